@@ -1,0 +1,1 @@
+//! oxvirt-driver-qemu: the QEMU driver.
