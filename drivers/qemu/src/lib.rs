@@ -1,1 +1,3 @@
 //! oxvirt-driver-qemu: the QEMU driver.
+
+pub mod argv;
