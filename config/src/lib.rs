@@ -38,6 +38,10 @@ pub struct QemuConfig {
     pub plugin_dir: Option<PathBuf>,
     /// oxvirt: where QEMU binaries are looked for.
     pub emulator_dirs: Vec<PathBuf>,
+    /// oxvirt: seconds between SIGTERM and SIGKILL on destroy.
+    pub destroy_grace_seconds: u64,
+    /// oxvirt: how long `shutdown` waits for the guest to power off.
+    pub shutdown_timeout_seconds: u64,
 }
 
 impl Default for QemuConfig {
@@ -59,6 +63,8 @@ impl Default for QemuConfig {
             max_files: 0,
             plugin_dir: None,
             emulator_dirs: vec![PathBuf::from("/usr/bin")],
+            destroy_grace_seconds: 10,
+            shutdown_timeout_seconds: 300,
         }
     }
 }

@@ -28,3 +28,13 @@ pub struct QemuCommand {
 pub fn build(_dom: &Domain, _ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
     Err(Error::unsupported("argv builder not written yet"))
 }
+
+impl QemuCommand {
+    /// One line: environment, binary, arguments.
+    pub fn to_shell_line(&self) -> String {
+        let mut words: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        words.push(self.binary.display().to_string());
+        words.extend(self.args.iter().cloned());
+        words.join(" ")
+    }
+}

@@ -1,3 +1,12 @@
 //! oxvirt-driver-qemu: the QEMU driver.
 
 pub mod argv;
+pub mod connection;
+pub mod control;
+pub mod paths;
+pub mod process;
+pub mod qmp;
+pub mod status;
+pub mod supervisor;
+
+pub use connection::QemuDriver;

@@ -1,0 +1,850 @@
+//! The QEMU driver's [`Connection`]: definitions under `etc/qemu`, running domains found
+//! through their status files under `run/qemu`, lifecycle requests forwarded to each VM's
+//! supervisor. Every process that opens the same root sees the same domains.
+
+use crate::argv::{self, ArgvContext};
+use crate::control::{self, CallError, LaunchSpec, Request};
+use crate::paths::{check_socket_path, RootLayout};
+use crate::process;
+use crate::status::{write_atomic, Status};
+use oxvirt_config::QemuConfig;
+use oxvirt_core::domain::{format_domain_xml, parse_domain_xml, Domain, FormatOptions};
+use oxvirt_core::driver::{
+    Connection, DomainInfo, DomainKey, DomainState, DomainSummary, ListFilter, StateReason,
+    XmlFlags,
+};
+use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a supervisor may take to report that QEMU runs.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a control request may take (destroy waits for the grace period on top).
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An open QEMU driver instance on one root.
+pub struct QemuDriver {
+    layout: RootLayout,
+    config: QemuConfig,
+    uri: String,
+}
+
+/// One domain known to the driver: its persistent definition and/or live status.
+struct Entry {
+    name: String,
+    definition: Option<Domain>,
+    status: Option<Status>,
+}
+
+impl QemuDriver {
+    /// Open the embedded driver on `root` (`qemu:///embed?root=ROOT`).
+    pub fn open_embed(root: &Path) -> Result<QemuDriver> {
+        if !root.is_absolute() {
+            return Err(Error::invalid_arg(format!(
+                "embedded driver root '{}' must be an absolute path",
+                root.display()
+            )));
+        }
+        let layout = RootLayout::new(root);
+        layout.create_tree()?;
+        let config = QemuConfig::load_or_default(&layout.config_file())
+            .map_err(|e| Error::new(ErrorCode::ConfNotFound, ErrorDomain::Config, e.to_string()))?;
+        Ok(QemuDriver {
+            uri: format!("qemu:///embed?root={}", root.display()),
+            layout,
+            config,
+        })
+    }
+
+    pub fn layout(&self) -> &RootLayout {
+        &self.layout
+    }
+
+    fn lock(&self, name: &str) -> Result<nix::fcntl::Flock<File>> {
+        let path = self.layout.domain_lock(name);
+        lock_file(&path)
+    }
+
+    fn read_definition(&self, path: &Path) -> Result<Domain> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::system(format!("cannot read '{}'", path.display()), e))?;
+        parse_domain_xml(&text).map_err(|e| {
+            Error::new(
+                e.code,
+                e.domain,
+                format!("definition '{}' is invalid: {}", path.display(), e.message),
+            )
+        })
+    }
+
+    /// Every domain: persistent definitions plus running transient ones.
+    fn entries(&self) -> Result<Vec<Entry>> {
+        let mut names: Vec<String> = Vec::new();
+        for dir in [self.layout.definitions_dir(), self.layout.status_dir()] {
+            let rd = std::fs::read_dir(&dir)
+                .map_err(|e| Error::system(format!("cannot list '{}'", dir.display()), e))?;
+            for ent in rd.flatten() {
+                let fname = ent.file_name().to_string_lossy().into_owned();
+                if fname.starts_with('.') {
+                    continue;
+                }
+                if let Some(name) = fname.strip_suffix(".xml") {
+                    if !names.iter().any(|n| n == name) {
+                        names.push(name.to_string());
+                    }
+                }
+            }
+        }
+        names.sort();
+        let mut out = Vec::new();
+        for name in names {
+            let def_path = self.layout.definition(&name);
+            let definition = if def_path.exists() {
+                Some(self.read_definition(&def_path)?)
+            } else {
+                None
+            };
+            let status = self.refresh(&name)?;
+            if definition.is_none() && status.is_none() {
+                continue;
+            }
+            out.push(Entry {
+                name,
+                definition,
+                status,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The live status of `name`, checked against the process table: a QEMU that is gone
+    /// is cleaned up after, a QEMU whose supervisor is gone is re-adopted.
+    fn refresh(&self, name: &str) -> Result<Option<Status>> {
+        let path = self.layout.status(name);
+        let Some(st) = Status::read(&path)? else {
+            return Ok(None);
+        };
+        let qemu_alive = process::is_alive(st.pid, st.start_time);
+        let supervisor_alive = process::stat(st.supervisor_pid)
+            .map(|s| s.state != 'Z' && s.state != 'X')
+            .unwrap_or(false);
+        if qemu_alive && supervisor_alive {
+            return Ok(Some(st));
+        }
+        let _guard = self.lock(name)?;
+        // Re-read under the lock: another process may have acted meanwhile.
+        let Some(st) = Status::read(&path)? else {
+            return Ok(None);
+        };
+        if st.supervisor_pid != 0
+            && process::stat(st.supervisor_pid)
+                .map(|s| s.state != 'Z' && s.state != 'X')
+                .unwrap_or(false)
+        {
+            if process::is_alive(st.pid, st.start_time) {
+                return Ok(Some(st));
+            }
+            // QEMU is gone and its supervisor is finishing: wait for its cleanup.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while path.exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if !path.exists() {
+                return Ok(None);
+            }
+        }
+        if process::is_alive(st.pid, st.start_time) {
+            self.adopt(name, &st)?;
+            return Status::read(&path);
+        }
+        // Nobody is left: clean up after the VM.
+        let domain = parse_domain_xml(&st.domain_xml).ok();
+        if st.persistent {
+            let _ = write_atomic(&self.layout.shutoff_reason(name), b"unknown");
+        }
+        let _ = std::fs::remove_file(&st.control);
+        if let Some(dir) = st.control.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(d) = domain {
+            let _ = std::fs::remove_dir_all(self.layout.domain_dir(st.id, &d.name));
+        }
+        std::fs::remove_file(&path)
+            .map_err(|e| Error::system(format!("cannot remove '{}'", path.display()), e))?;
+        Ok(None)
+    }
+
+    /// Start a new supervisor for a QEMU whose supervisor died.
+    fn adopt(&self, name: &str, st: &Status) -> Result<()> {
+        let dom = parse_domain_xml(&st.domain_xml)?;
+        let mut spec = self.launch_spec(&dom, st.id, st.persistent)?;
+        spec.monitor = st.monitor.clone();
+        spec.control = st.control.clone();
+        spec.adopt = Some((st.pid, st.start_time));
+        spec.domain_xml = st.domain_xml.clone();
+        tracing::info!("re-adopting domain '{name}' (QEMU pid {})", st.pid);
+        self.spawn_supervisor(&spec)
+    }
+
+    fn entry(&self, key: &DomainKey) -> Result<Entry> {
+        for e in self.entries()? {
+            let (uuid, id) = match (&e.status, &e.definition) {
+                (Some(st), _) => (parse_domain_xml(&st.domain_xml)?.uuid, Some(st.id)),
+                (None, Some(d)) => (d.uuid, None),
+                (None, None) => continue,
+            };
+            let hit = match key {
+                DomainKey::Name(n) => *n == e.name,
+                DomainKey::Uuid(u) => *u == uuid,
+                DomainKey::Id(i) => id == Some(*i),
+            };
+            if hit {
+                return Ok(e);
+            }
+        }
+        Err(no_domain(key))
+    }
+
+    fn summary(&self, e: &Entry) -> Result<DomainSummary> {
+        match &e.status {
+            Some(st) => {
+                let dom = parse_domain_xml(&st.domain_xml)?;
+                Ok(DomainSummary {
+                    name: e.name.clone(),
+                    uuid: dom.uuid,
+                    id: Some(st.id),
+                    state: st.state,
+                    reason: st.reason,
+                    persistent: e.definition.is_some(),
+                })
+            }
+            None => {
+                let d = e
+                    .definition
+                    .as_ref()
+                    .ok_or_else(|| Error::no_domain(&e.name))?;
+                let reason = std::fs::read_to_string(self.layout.shutoff_reason(&e.name))
+                    .map(|s| StateReason::from_status_str(s.trim()))
+                    .unwrap_or(StateReason::Unknown);
+                Ok(DomainSummary {
+                    name: e.name.clone(),
+                    uuid: d.uuid,
+                    id: None,
+                    state: DomainState::Shutoff,
+                    reason,
+                    persistent: true,
+                })
+            }
+        }
+    }
+
+    /// Reject a definition whose name or uuid belongs to another domain.
+    fn check_identity(&self, dom: &Domain) -> Result<()> {
+        for e in self.entries()? {
+            let s = self.summary(&e)?;
+            if s.name == dom.name && s.uuid != dom.uuid {
+                return Err(Error::new(
+                    ErrorCode::OperationFailed,
+                    ErrorDomain::Qemu,
+                    format!(
+                        "operation failed: domain '{}' already exists with uuid {}",
+                        s.name, s.uuid
+                    ),
+                ));
+            }
+            if s.uuid == dom.uuid && s.name != dom.name {
+                return Err(Error::new(
+                    ErrorCode::OperationFailed,
+                    ErrorDomain::Qemu,
+                    format!(
+                        "operation failed: domain '{}' is already defined with uuid {}",
+                        s.name, s.uuid
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn next_id(&self) -> Result<u32> {
+        let path = self.layout.id_counter();
+        let _guard = lock_file(&path.with_extension("lock"))?;
+        let current: u32 = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(1);
+        write_atomic(&path, format!("{}\n", current + 1).as_bytes())?;
+        Ok(current)
+    }
+
+    /// The QEMU binary for `dom`: its `<emulator>`, else the first match in `emulator_dirs`.
+    fn emulator(&self, dom: &Domain) -> Result<PathBuf> {
+        if let Some(e) = &dom.devices.emulator {
+            let p = PathBuf::from(e);
+            return match std::fs::metadata(&p) {
+                Ok(m) if m.is_file() => Ok(p),
+                Ok(_) => Err(Error::operation_failed(format!(
+                    "Cannot find QEMU binary {e}: not a regular file"
+                ))),
+                Err(err) => Err(Error::operation_failed(format!(
+                    "Cannot find QEMU binary {e}: {err}; install QEMU or fix <emulator>"
+                ))),
+            };
+        }
+        let arch = dom.os.arch.as_deref().unwrap_or("x86_64");
+        let wanted: &[&str] = match arch {
+            "x86_64" | "i686" | "i386" => &["qemu-system-x86_64", "qemu-system-i386", "qemu-kvm"],
+            "aarch64" => &["qemu-system-aarch64"],
+            other => {
+                return Err(Error::unsupported(format!(
+                    "no emulator known for architecture '{other}'; set <emulator>"
+                )))
+            }
+        };
+        for dir in &self.config.emulator_dirs {
+            for bin in wanted {
+                let p = dir.join(bin);
+                if p.is_file() {
+                    return Ok(p);
+                }
+            }
+        }
+        Err(Error::operation_failed(format!(
+            "Cannot find a QEMU binary for architecture '{arch}' in {}; install qemu-system-x86 or set <emulator>",
+            self.config
+                .emulator_dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+
+    /// Every host file the VM needs must exist before anything is started.
+    fn check_resources(&self, dom: &Domain) -> Result<()> {
+        let must_exist = |what: &str, path: &str| -> Result<()> {
+            std::fs::metadata(path).map(|_| ()).map_err(|e| {
+                Error::operation_failed(format!(
+                    "Cannot access {what} '{path}' of domain '{}': {e}",
+                    dom.name
+                ))
+            })
+        };
+        if let Some(k) = &dom.os.kernel {
+            must_exist("kernel", k)?;
+        }
+        if let Some(i) = &dom.os.initrd {
+            must_exist("initrd", i)?;
+        }
+        for d in &dom.devices.disks {
+            if let Some(src) = &d.source {
+                must_exist(&format!("storage file of disk '{}'", d.target_dev), src)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn launch_spec(&self, dom: &Domain, id: u32, persistent: bool) -> Result<LaunchSpec> {
+        let runtime_dir = self.layout.runtime_dir(id, &dom.name);
+        let domain_dir = self.layout.domain_dir(id, &dom.name);
+        let monitor = runtime_dir.join("monitor.sock");
+        let control = runtime_dir.join("control.sock");
+        check_socket_path(&monitor, &self.layout.root)?;
+        check_socket_path(&control, &self.layout.root)?;
+        let emulator = self.emulator(dom)?;
+        let ctx = ArgvContext {
+            emulator: &emulator,
+            monitor_socket: &monitor,
+            domain_dir: &domain_dir,
+        };
+        let cmd = argv::build(dom, &ctx)?;
+        let mut live = dom.clone();
+        live.id = Some(id);
+        if live.devices.emulator.is_none() {
+            live.devices.emulator = Some(emulator.display().to_string());
+        }
+        Ok(LaunchSpec {
+            name: dom.name.clone(),
+            id,
+            persistent,
+            command_line: cmd.to_shell_line(),
+            binary: cmd.binary,
+            args: cmd.args,
+            env: cmd.env,
+            monitor,
+            control,
+            runtime_dir,
+            domain_dir,
+            log: self.layout.log_file(&dom.name),
+            status: self.layout.status(&dom.name),
+            shutoff_reason: self.layout.shutoff_reason(&dom.name),
+            domain_xml: format_domain_xml(&live, FormatOptions { live: true }),
+            on_poweroff: dom.on_poweroff().as_str().to_string(),
+            on_reboot: dom.on_reboot().as_str().to_string(),
+            on_crash: dom.on_crash().as_str().to_string(),
+            destroy_grace_seconds: self.config.destroy_grace_seconds,
+            adopt: None,
+        })
+    }
+
+    /// Run `oxvirt-supervisor` with `spec` and wait for its `OK` / `ERR` line.
+    fn spawn_supervisor(&self, spec: &LaunchSpec) -> Result<()> {
+        let exe = supervisor_path()?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&spec.log)
+            .map_err(|e| {
+                Error::system(format!("cannot open log file '{}'", spec.log.display()), e)
+            })?;
+        let mut child = Command::new(&exe)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| Error::system(format!("cannot run '{}'", exe.display()), e))?;
+        let input = serde_json::to_vec(spec).map_err(|e| Error::internal(e.to_string()))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(&input)
+                .map_err(|e| Error::system("cannot hand the launch spec to the supervisor", e))?;
+        }
+        let stdout = child.stdout.take();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            if let Some(out) = stdout {
+                let _ = BufReader::new(out).read_line(&mut line);
+            }
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
+        // Reap the supervisor whenever it exits, so a long-lived caller keeps no zombie.
+        std::thread::spawn(move || {
+            let _ = child.wait();
+        });
+        let line = line.trim_end();
+        if line == "OK" {
+            Ok(())
+        } else if let Some(msg) = line.strip_prefix("ERR ") {
+            Err(Error::operation_failed(format!(
+                "domain '{}' did not start: {msg}",
+                spec.name
+            )))
+        } else {
+            Err(Error::operation_failed(format!(
+                "domain '{}' did not start: the supervisor gave no answer (see '{}')",
+                spec.name,
+                spec.log.display()
+            )))
+        }
+    }
+
+    /// Start `dom` (already checked) and return its summary.
+    fn launch(&self, dom: &Domain, persistent: bool) -> Result<DomainSummary> {
+        if let Some(st) = self.refresh(&dom.name)? {
+            let _ = st;
+            return Err(Error::operation_invalid("Domain is already active"));
+        }
+        self.check_resources(dom)?;
+        let id = self.next_id()?;
+        let spec = self.launch_spec(dom, id, persistent)?;
+        let _ = std::fs::remove_file(self.layout.shutoff_reason(&dom.name));
+        self.spawn_supervisor(&spec)?;
+        let st = Status::read(&self.layout.status(&dom.name))?.ok_or_else(|| {
+            Error::operation_failed(format!("domain '{}' stopped right after start", dom.name))
+        })?;
+        Ok(DomainSummary {
+            name: dom.name.clone(),
+            uuid: dom.uuid,
+            id: Some(st.id),
+            state: st.state,
+            reason: st.reason,
+            persistent,
+        })
+    }
+
+    /// Send `req` to the running domain's supervisor, re-adopting the VM if needed.
+    fn control(
+        &self,
+        key: &DomainKey,
+        req: Request,
+        timeout: Duration,
+    ) -> Result<Option<serde_json::Value>> {
+        let e = self.entry(key)?;
+        let Some(st) = e.status else {
+            return Err(Error::operation_invalid(
+                "Requested operation is not valid: domain is not running",
+            ));
+        };
+        match control::call(&st.control, &req, timeout) {
+            Ok(v) => Ok(v),
+            Err(CallError::Failed(err)) => Err(err),
+            Err(CallError::Unreachable(_)) => {
+                // The supervisor vanished between the refresh and the call: one more try.
+                let Some(st) = self.refresh(&e.name)? else {
+                    return Err(Error::operation_invalid(
+                        "Requested operation is not valid: domain is not running",
+                    ));
+                };
+                control::call(&st.control, &req, timeout).map_err(|e| match e {
+                    CallError::Failed(err) => err,
+                    CallError::Unreachable(io) => Error::operation_failed(format!(
+                        "cannot reach the supervisor of domain '{}' at '{}': {io}",
+                        st.control.display(),
+                        st.control.display()
+                    )),
+                })
+            }
+        }
+    }
+
+    /// Wait until `name` has no live status, up to `timeout`.
+    fn wait_stopped(&self, name: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.refresh(name) {
+                Ok(None) => return true,
+                Ok(Some(_)) | Err(_) => {}
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Run a QMP command (JSON text) on a running domain; the whole reply object.
+    pub fn monitor_command(&self, key: &DomainKey, command: &str) -> Result<serde_json::Value> {
+        self.control(
+            key,
+            Request::Monitor {
+                command: command.to_string(),
+            },
+            CONTROL_TIMEOUT,
+        )
+        .map(|v| v.unwrap_or(serde_json::Value::Null))
+    }
+}
+
+fn no_domain(key: &DomainKey) -> Error {
+    let msg = match key {
+        DomainKey::Name(n) => format!("Domain not found: no domain with matching name '{n}'"),
+        DomainKey::Uuid(u) => format!("Domain not found: no domain with matching uuid '{u}'"),
+        DomainKey::Id(i) => format!("Domain not found: no domain with matching id {i}"),
+    };
+    Error::new(ErrorCode::NoDomain, ErrorDomain::Qemu, msg)
+}
+
+fn lock_file(path: &Path) -> Result<nix::fcntl::Flock<File>> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::system(format!("cannot open lock file '{}'", path.display()), e))?;
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| Error::system(format!("cannot lock '{}'", path.display()), e))
+}
+
+/// Where the `oxvirt-supervisor` binary is: `$OXVIRT_SUPERVISOR`, next to this program
+/// (or one directory up, for test binaries under `target/*/deps`), or on `PATH`.
+pub fn supervisor_path() -> Result<PathBuf> {
+    const NAME: &str = "oxvirt-supervisor";
+    if let Some(p) = std::env::var_os("OXVIRT_SUPERVISOR") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().ok();
+    if let Some(dir) = exe.as_ref().and_then(|e| e.parent()) {
+        for d in [Some(dir), dir.parent()].into_iter().flatten() {
+            let p = d.join(NAME);
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+    }
+    for d in ["/usr/libexec/oxvirt", "/usr/lib/oxvirt"] {
+        let p = Path::new(d).join(NAME);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for d in std::env::split_paths(&path) {
+            let p = d.join(NAME);
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+    }
+    Err(Error::internal(format!(
+        "cannot find the '{NAME}' helper next to {} or on PATH; build it with \
+         `cargo build --workspace` or set OXVIRT_SUPERVISOR",
+        exe.map(|e| format!("'{}'", e.display()))
+            .unwrap_or_else(|| "this program".into())
+    )))
+}
+
+impl Connection for QemuDriver {
+    fn uri(&self) -> String {
+        self.uri.clone()
+    }
+
+    fn hypervisor_type(&self) -> &'static str {
+        "QEMU"
+    }
+
+    fn hypervisor_version(&self) -> Result<u64> {
+        let dom = Domain::default();
+        let bin = self.emulator(&dom)?;
+        let out = Command::new(&bin)
+            .arg("--version")
+            .output()
+            .map_err(|e| Error::system(format!("cannot run '{}'", bin.display()), e))?;
+        parse_qemu_version(&String::from_utf8_lossy(&out.stdout)).ok_or_else(|| {
+            Error::operation_failed(format!("cannot read the version of '{}'", bin.display()))
+        })
+    }
+
+    fn list(&self, filter: ListFilter) -> Result<Vec<DomainSummary>> {
+        let mut out = Vec::new();
+        for e in self.entries()? {
+            let s = self.summary(&e)?;
+            let active = s.state.is_active();
+            if (active && filter.active) || (!active && filter.inactive) {
+                out.push(s);
+            }
+        }
+        // virsh lists running domains by id, then inactive ones by name.
+        out.sort_by(|a, b| match (a.id, b.id) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.name.cmp(&b.name),
+        });
+        Ok(out)
+    }
+
+    fn lookup(&self, key: &DomainKey) -> Result<DomainSummary> {
+        let e = self.entry(key)?;
+        self.summary(&e)
+    }
+
+    fn define_xml(&self, xml: &str) -> Result<DomainSummary> {
+        let dom = parse_domain_xml(xml)?;
+        let _guard = self.lock(&dom.name)?;
+        self.check_identity(&dom)?;
+        let text = format_domain_xml(&dom, FormatOptions::default());
+        write_atomic(&self.layout.definition(&dom.name), text.as_bytes())?;
+        if let Some(st) = self.refresh(&dom.name)? {
+            let _ = control::call(
+                &st.control,
+                &Request::SetPersistent { persistent: true },
+                CONTROL_TIMEOUT,
+            );
+        }
+        let e = self.entry(&DomainKey::Name(dom.name.clone()))?;
+        self.summary(&e)
+    }
+
+    fn undefine(&self, key: &DomainKey) -> Result<()> {
+        let e = self.entry(key)?;
+        let _guard = self.lock(&e.name)?;
+        if e.definition.is_none() {
+            return Err(Error::operation_invalid(
+                "Requested operation is not valid: cannot undefine transient domain",
+            ));
+        }
+        if let Some(st) = &e.status {
+            control::call(
+                &st.control,
+                &Request::SetPersistent { persistent: false },
+                CONTROL_TIMEOUT,
+            )
+            .map_err(|err| match err {
+                CallError::Failed(e) => e,
+                CallError::Unreachable(io) => Error::operation_failed(format!(
+                    "cannot reach the supervisor of '{}': {io}",
+                    e.name
+                )),
+            })?;
+        }
+        let path = self.layout.definition(&e.name);
+        std::fs::remove_file(&path)
+            .map_err(|err| Error::system(format!("cannot remove '{}'", path.display()), err))?;
+        let _ = std::fs::remove_file(self.layout.shutoff_reason(&e.name));
+        Ok(())
+    }
+
+    fn create_xml(&self, xml: &str) -> Result<DomainSummary> {
+        let dom = parse_domain_xml(xml)?;
+        let _guard = self.lock(&dom.name)?;
+        self.check_identity(&dom)?;
+        if self.layout.definition(&dom.name).exists() {
+            // libvirt starts a defined domain from the given XML, keeping it persistent.
+            return self.launch(&dom, true);
+        }
+        self.launch(&dom, false)
+    }
+
+    fn start(&self, key: &DomainKey) -> Result<DomainSummary> {
+        let e = self.entry(key)?;
+        let _guard = self.lock(&e.name)?;
+        if e.status.is_some() || self.refresh(&e.name)?.is_some() {
+            return Err(Error::operation_invalid("Domain is already active"));
+        }
+        let dom = e.definition.ok_or_else(|| no_domain(key))?;
+        self.launch(&dom, true)
+    }
+
+    fn shutdown(&self, key: &DomainKey) -> Result<()> {
+        let e = self.entry(key)?;
+        self.control(key, Request::Powerdown, CONTROL_TIMEOUT)?;
+        let timeout = Duration::from_secs(self.config.shutdown_timeout_seconds);
+        if !self.wait_stopped(&e.name, timeout) {
+            return Err(Error::new(
+                ErrorCode::OperationTimeout,
+                ErrorDomain::Qemu,
+                format!(
+                    "domain '{}' did not power off within {} s after the ACPI power button; \
+                     the guest may ignore ACPI (use 'destroy' to stop it now)",
+                    e.name,
+                    timeout.as_secs()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn destroy(&self, key: &DomainKey) -> Result<()> {
+        let grace = Duration::from_secs(self.config.destroy_grace_seconds);
+        let e = self.entry(key)?;
+        self.control(key, Request::Destroy, CONTROL_TIMEOUT + grace)?;
+        self.wait_stopped(&e.name, Duration::from_secs(5));
+        Ok(())
+    }
+
+    fn suspend(&self, key: &DomainKey) -> Result<()> {
+        self.control(key, Request::Suspend, CONTROL_TIMEOUT)
+            .map(|_| ())
+    }
+
+    fn resume(&self, key: &DomainKey) -> Result<()> {
+        let e = self.entry(key)?;
+        if let Some(st) = &e.status {
+            if st.state != DomainState::Paused {
+                return Err(Error::operation_invalid(
+                    "Requested operation is not valid: domain is not paused",
+                ));
+            }
+        }
+        self.control(key, Request::Resume, CONTROL_TIMEOUT)
+            .map(|_| ())
+    }
+
+    fn info(&self, key: &DomainKey) -> Result<DomainInfo> {
+        let e = self.entry(key)?;
+        let summary = self.summary(&e)?;
+        let (dom, cpu_time_ns) = match &e.status {
+            Some(st) => (
+                parse_domain_xml(&st.domain_xml)?,
+                process::cpu_time_ns(st.pid),
+            ),
+            None => (e.definition.clone().ok_or_else(|| no_domain(key))?, 0),
+        };
+        Ok(DomainInfo {
+            summary,
+            os_type: if dom.os.os_type.is_empty() {
+                "hvm".into()
+            } else {
+                dom.os.os_type.clone()
+            },
+            max_mem_kib: dom.memory_kib,
+            memory_kib: dom.current_memory_kib(),
+            vcpus: dom.vcpu.current.unwrap_or(dom.vcpu.count),
+            cpu_time_ns,
+            autostart: false,
+            security: vec![oxvirt_core::driver::SecurityInfo {
+                model: "none".into(),
+                doi: "0".into(),
+                label: None,
+            }],
+        })
+    }
+
+    fn xml(&self, key: &DomainKey, flags: XmlFlags) -> Result<String> {
+        let e = self.entry(key)?;
+        match (&e.status, &e.definition, flags.inactive) {
+            (Some(st), _, false) | (Some(st), None, true) => {
+                let mut dom = parse_domain_xml(&st.domain_xml)?;
+                dom.id = Some(st.id);
+                Ok(format_domain_xml(&dom, FormatOptions { live: true }))
+            }
+            (_, Some(def), _) => Ok(format_domain_xml(def, FormatOptions::default())),
+            (None, None, _) => Err(no_domain(key)),
+        }
+    }
+}
+
+/// `QEMU emulator version 7.2.22 (Debian ...)` → 7_002_022.
+pub fn parse_qemu_version(text: &str) -> Option<u64> {
+    let rest = text.split("version ").nth(1)?;
+    let ver = rest
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()?;
+    let mut parts = ver.split('.').map(|p| p.parse::<u64>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    let micro = parts.next().flatten().unwrap_or(0);
+    Some(major * 1_000_000 + minor * 1000 + micro)
+}
+
+/// `qemu:///embed?root=DIR` opens the embedded driver; other `qemu` URIs need the daemon.
+fn open_uri(uri: &oxvirt_core::uri::ConnectUri) -> Result<Option<Box<dyn Connection>>> {
+    if uri.driver != "qemu" {
+        return Ok(None);
+    }
+    if uri.transport.is_none() && uri.host.is_none() && uri.path == "embed" {
+        let root = uri.param("root").ok_or_else(|| {
+            Error::invalid_arg(format!(
+                "URI '{}' has no root; use qemu:///embed?root=/absolute/dir",
+                uri.original
+            ))
+        })?;
+        return Ok(Some(Box::new(QemuDriver::open_embed(Path::new(root))?)));
+    }
+    Err(Error::new(
+        ErrorCode::NoSupport,
+        ErrorDomain::None,
+        format!(
+            "URI '{}' needs the oxvirtd daemon, which this build does not have yet; \
+             use the embedded driver: qemu:///embed?root=/absolute/dir",
+            uri.original
+        ),
+    ))
+}
+
+oxvirt_core::inventory::submit! {
+    oxvirt_core::registry::DriverRegistration { name: "QEMU", open: open_uri }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qemu_version_parses() {
+        assert_eq!(
+            parse_qemu_version("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\n"),
+            Some(7_002_022)
+        );
+        assert_eq!(
+            parse_qemu_version("QEMU emulator version 10.0\n"),
+            Some(10_000_000)
+        );
+        assert_eq!(parse_qemu_version("garbage"), None);
+    }
+}
