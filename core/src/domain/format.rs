@@ -151,6 +151,10 @@ fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_owned()
 }
 
+fn on_off(b: bool) -> String {
+    if b { "on" } else { "off" }.to_owned()
+}
+
 fn format_os(w: &mut W, os: &Os) {
     w.open("os", &[]);
     w.text_el(
@@ -401,7 +405,7 @@ fn format_chardev(w: &mut W, name: &str, c: &Chardev) {
         ChardevSource::Spicevmc => ("spicevmc", vec![]),
         ChardevSource::File { path, append } => (
             "file",
-            vec![("path", Some(path.clone())), ("append", append.map(yes_no))],
+            vec![("path", Some(path.clone())), ("append", append.map(on_off))],
         ),
         ChardevSource::Unix { path, mode } => (
             "unix",

@@ -412,7 +412,7 @@ fn parse_chardev(c: &Node, path: &str, kind: CharKind) -> Result<Chardev> {
                 }
                 source_seen = true;
                 src_path = opt_string(e, "path");
-                append = yes_no(e, &p, "append")?;
+                append = enum_attr(e, &p, "append", &[("on", true), ("off", false)])?;
                 mode = enum_attr(
                     e,
                     &p,
