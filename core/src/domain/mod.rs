@@ -5,6 +5,7 @@
 pub mod format;
 pub mod model;
 pub mod parse;
+pub mod xmltree;
 
 pub use format::{format_domain_xml, FormatOptions};
 pub use model::*;
