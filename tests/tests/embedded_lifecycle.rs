@@ -1,0 +1,484 @@
+//! End-to-end: the `oxvirt` CLI drives real QEMU through `qemu:///embed?root=DIR`.
+//!
+//! Tests named `boot_*` boot the real test guest under TCG (a few seconds each; see
+//! `.config/nextest.toml`). Every `oxvirt` invocation is a new process, so each step
+//! also checks that a later process finds and manages what an earlier one started.
+
+use oxvirt_tests::{guest, GUEST_CMDLINE, GUEST_CMDLINE_POWEROFF, GUEST_READY_MARKER};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The workspace's `target/<profile>/` directory, where `oxvirt` is built.
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap();
+    deps.parent().unwrap().to_path_buf()
+}
+
+fn oxvirt_bin() -> PathBuf {
+    let p = bin_dir().join("oxvirt");
+    assert!(
+        p.is_file(),
+        "{} is missing: build the workspace first (cargo build --workspace)",
+        p.display()
+    );
+    p
+}
+
+/// A root directory for one test, short enough for socket paths; removed on drop after
+/// destroying whatever still runs in it.
+struct Root {
+    dir: tempfile::TempDir,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Root {
+    fn new() -> Root {
+        Root {
+            dir: tempfile::Builder::new()
+                .prefix("oxv")
+                .tempdir_in("/tmp")
+                .unwrap(),
+        }
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn uri(&self) -> String {
+        format!("qemu:///embed?root={}", self.path().display())
+    }
+    fn run(&self, args: &[&str]) -> Out {
+        let out = Command::new(oxvirt_bin())
+            .arg("-c")
+            .arg(self.uri())
+            .args(args)
+            .output()
+            .unwrap();
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+    /// Run and insist on success.
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert_eq!(
+            o.code, 0,
+            "oxvirt {args:?} failed:\n{}{}",
+            o.stdout, o.stderr
+        );
+        o.stdout
+    }
+    fn state(&self, name: &str) -> String {
+        self.ok(&["domstate", "--reason", name]).trim().to_string()
+    }
+    fn write(&self, file: &str, text: &str) -> String {
+        let p = self.path().join(file);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+    fn status_attr(&self, name: &str, attr: &str) -> Option<u32> {
+        let text =
+            std::fs::read_to_string(self.path().join(format!("run/qemu/{name}.xml"))).ok()?;
+        let key = format!("{attr}='");
+        let start = text.find(&key)? + key.len();
+        let end = start + text[start..].find('\'')?;
+        text[start..end].parse().ok()
+    }
+    fn wait_state(&self, name: &str, want: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.state(name);
+            if s == want || Instant::now() > deadline {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        let Ok(rd) = std::fs::read_dir(self.path().join("run/qemu")) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let f = e.file_name().to_string_lossy().into_owned();
+            if let Some(name) = f.strip_suffix(".xml") {
+                let _ = self.run(&["destroy", name]);
+            }
+        }
+    }
+}
+
+/// A process is gone when /proc has no entry or only a zombie (reaped late by PID 1).
+fn process_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+            .unwrap_or(true),
+    }
+}
+
+fn wait_file_contains(path: &Path, needle: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if std::fs::read_to_string(path)
+            .map(|t| t.contains(needle))
+            .unwrap_or(false)
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn guest_xml(root: &Root, name: &str, cmdline: &str, extra: &str) -> String {
+    let g = guest();
+    format!(
+        "<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>{}</kernel>
+    <initrd>{}</initrd>
+    <cmdline>{cmdline}</cmdline>
+  </os>
+  <features><acpi/></features>
+  {extra}
+  <devices>
+    <serial type='file'><source path='{}/{name}.serial'/><target port='0'/></serial>
+  </devices>
+</domain>
+",
+        g.kernel.display(),
+        g.initrd.display(),
+        root.path().display()
+    )
+}
+
+const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[test]
+fn boot_lifecycle_states_and_reasons() {
+    let root = Root::new();
+    let xml = root.write("demo.xml", &guest_xml(&root, "demo", GUEST_CMDLINE, ""));
+    assert!(root
+        .ok(&["define", &xml])
+        .contains("Domain 'demo' defined from"));
+    assert_eq!(root.state("demo"), "shut off (unknown)");
+    assert_eq!(root.ok(&["start", "demo"]), "Domain 'demo' started\n\n");
+    assert!(
+        wait_file_contains(
+            &root.path().join("demo.serial"),
+            GUEST_READY_MARKER,
+            BOOT_TIMEOUT
+        ),
+        "no guest marker on the serial file"
+    );
+    assert_eq!(root.state("demo"), "running (booted)");
+    let pid = root
+        .status_attr("demo", "pid")
+        .expect("status file with pid");
+    let id = root.status_attr("demo", "id").unwrap();
+
+    // Lookups by name, id and uuid agree.
+    let uuid = root.ok(&["domuuid", "demo"]).trim().to_string();
+    assert_eq!(root.ok(&["domname", &id.to_string()]).trim(), "demo");
+    assert_eq!(root.ok(&["domid", &uuid]).trim(), id.to_string());
+
+    let list = root.ok(&["list"]);
+    assert!(list.contains(&format!(" {id}    demo   running")), "{list}");
+
+    root.ok(&["suspend", "demo"]);
+    assert_eq!(root.state("demo"), "paused (user)");
+    root.ok(&["resume", "demo"]);
+    assert_eq!(root.state("demo"), "running (unpaused)");
+
+    let info = root.ok(&["dominfo", "demo"]);
+    assert!(info.contains(&format!("Id:             {id}\n")), "{info}");
+    assert!(info.contains("State:          running\n"), "{info}");
+    assert!(info.contains("Max memory:     262144 KiB\n"), "{info}");
+    assert!(info.contains("CPU time:"), "{info}");
+
+    let live = root.ok(&["dumpxml", "demo"]);
+    assert!(
+        live.contains(&format!("<domain type='qemu' id='{id}'>")),
+        "{live}"
+    );
+    let inactive = root.ok(&["dumpxml", "--inactive", "demo"]);
+    assert!(inactive.starts_with("<domain type='qemu'>"), "{inactive}");
+
+    // The domain log holds the argv, like libvirt's.
+    let log = std::fs::read_to_string(root.path().join("log/qemu/demo.log")).unwrap();
+    assert!(log.contains("-name guest=demo"), "{log}");
+
+    let again = root.run(&["start", "demo"]);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("error: Domain is already active"),
+        "{}",
+        again.stderr
+    );
+
+    assert_eq!(root.ok(&["destroy", "demo"]), "Domain 'demo' destroyed\n\n");
+    assert_eq!(root.state("demo"), "shut off (destroyed)");
+    assert!(process_gone(pid), "QEMU pid {pid} still runs after destroy");
+    assert!(!root.path().join("run/qemu/demo.xml").exists());
+    assert!(
+        root.ok(&["list"]).lines().count() == 3,
+        "nothing listed as running"
+    );
+    let twice = root.run(&["destroy", "demo"]);
+    assert_eq!(twice.code, 1);
+    assert!(
+        twice.stderr.contains("domain is not running"),
+        "{}",
+        twice.stderr
+    );
+}
+
+#[test]
+fn boot_guest_poweroff_ends_shut_off() {
+    let root = Root::new();
+    let xml = root.write(
+        "p.xml",
+        &guest_xml(&root, "poweroff", GUEST_CMDLINE_POWEROFF, ""),
+    );
+    root.ok(&["define", &xml]);
+    root.ok(&["start", "poweroff"]);
+    let pid = root.status_attr("poweroff", "pid");
+    assert_eq!(
+        root.wait_state("poweroff", "shut off (shutdown)", BOOT_TIMEOUT),
+        "shut off (shutdown)"
+    );
+    let serial = std::fs::read_to_string(root.path().join("poweroff.serial")).unwrap();
+    assert!(serial.contains(GUEST_READY_MARKER), "{serial}");
+    if let Some(pid) = pid {
+        assert!(process_gone(pid));
+    }
+}
+
+#[test]
+fn boot_shutdown_presses_the_power_button_and_waits() {
+    let root = Root::new();
+    let xml = root.write("s.xml", &guest_xml(&root, "acpi", GUEST_CMDLINE, ""));
+    root.ok(&["define", &xml]);
+    root.ok(&["start", "acpi"]);
+    assert!(wait_file_contains(
+        &root.path().join("acpi.serial"),
+        GUEST_READY_MARKER,
+        BOOT_TIMEOUT
+    ));
+    assert_eq!(
+        root.ok(&["shutdown", "acpi"]),
+        "Domain 'acpi' is being shutdown\n\n"
+    );
+    assert_eq!(root.state("acpi"), "shut off (shutdown)");
+}
+
+#[test]
+fn boot_on_reboot_destroy_and_transient_create() {
+    let root = Root::new();
+    // A transient domain: gone from the list once it stops.
+    let xml = root.write(
+        "t.xml",
+        &guest_xml(
+            &root,
+            "transient",
+            GUEST_CMDLINE_POWEROFF,
+            "<on_poweroff>destroy</on_poweroff>",
+        ),
+    );
+    assert!(root
+        .ok(&["create", &xml])
+        .contains("Domain 'transient' created from"));
+    let deadline = Instant::now() + BOOT_TIMEOUT;
+    while root.ok(&["list", "--all", "--name"]).contains("transient") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!root.ok(&["list", "--all", "--name"]).contains("transient"));
+}
+
+#[test]
+fn boot_a_new_supervisor_adopts_a_running_vm() {
+    let root = Root::new();
+    let xml = root.write("a.xml", &guest_xml(&root, "adopt", GUEST_CMDLINE, ""));
+    root.ok(&["define", &xml]);
+    root.ok(&["start", "adopt"]);
+    assert!(wait_file_contains(
+        &root.path().join("adopt.serial"),
+        GUEST_READY_MARKER,
+        BOOT_TIMEOUT
+    ));
+    let pid = root.status_attr("adopt", "pid").unwrap();
+    let sup = root.status_attr("adopt", "supervisor").unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(sup as i32),
+        nix::sys::signal::SIGKILL,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !process_gone(sup) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // QEMU survived its supervisor; the next process finds it and takes it over.
+    assert!(!process_gone(pid));
+    assert_eq!(root.state("adopt"), "running (booted)");
+    let new_sup = root.status_attr("adopt", "supervisor").unwrap();
+    assert_ne!(new_sup, sup, "a new supervisor took over");
+    root.ok(&["suspend", "adopt"]);
+    assert_eq!(root.state("adopt"), "paused (user)");
+    root.ok(&["destroy", "adopt"]);
+    assert_eq!(root.state("adopt"), "shut off (destroyed)");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !process_gone(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(process_gone(pid), "adopted QEMU {pid} survived destroy");
+}
+
+#[test]
+fn bad_input_is_refused_and_leaves_nothing() {
+    let root = Root::new();
+    // Malformed XML: line and column.
+    let bad = root.write("bad.xml", "<domain type='qemu'>\n  <name>x</name\n");
+    let o = root.run(&["define", &bad]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.starts_with("error: Failed to define domain from"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("line 2") || o.stderr.contains(":2:"),
+        "{}",
+        o.stderr
+    );
+
+    // A name with '/'.
+    let slash = root.write("slash.xml", &guest_xml(&root, "a/b", GUEST_CMDLINE, ""));
+    let o = root.run(&["define", &slash]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains('/'), "{}", o.stderr);
+
+    // Same uuid, other name; same name, other uuid.
+    let one = guest_xml(&root, "one", GUEST_CMDLINE, "").replace(
+        "<name>one</name>",
+        "<name>one</name><uuid>11111111-2222-3333-4444-555555555555</uuid>",
+    );
+    root.ok(&["define", &root.write("one.xml", &one)]);
+    let two = one.replace("<name>one</name>", "<name>two</name>");
+    let o = root.run(&["define", &root.write("two.xml", &two)]);
+    assert!(
+        o.stderr
+            .contains("domain 'one' is already defined with uuid"),
+        "{}",
+        o.stderr
+    );
+    let one_b = one.replace(
+        "11111111-2222-3333-4444-555555555555",
+        "11111111-2222-3333-4444-666666666666",
+    );
+    let o = root.run(&["define", &root.write("oneb.xml", &one_b)]);
+    assert!(
+        o.stderr.contains("domain 'one' already exists with uuid"),
+        "{}",
+        o.stderr
+    );
+
+    // A missing kernel: clear error, nothing left running.
+    let missing = guest_xml(&root, "nokernel", GUEST_CMDLINE, "").replace(
+        &guest().kernel.display().to_string(),
+        "/nonexistent/vmlinuz",
+    );
+    root.ok(&["define", &root.write("nk.xml", &missing)]);
+    let o = root.run(&["start", "nokernel"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("/nonexistent/vmlinuz"), "{}", o.stderr);
+    assert!(!root.path().join("run/qemu/nokernel.xml").exists());
+    assert_eq!(root.state("nokernel"), "shut off (unknown)");
+
+    // A missing emulator.
+    let noemu = guest_xml(&root, "noemu", GUEST_CMDLINE, "").replace(
+        "<devices>",
+        "<devices><emulator>/usr/bin/qemu-kvm-nonexistent</emulator>",
+    );
+    root.ok(&["define", &root.write("ne.xml", &noemu)]);
+    let o = root.run(&["start", "noemu"]);
+    assert!(
+        o.stderr
+            .contains("Cannot find QEMU binary /usr/bin/qemu-kvm-nonexistent"),
+        "{}",
+        o.stderr
+    );
+
+    // A missing disk.
+    let nodisk = guest_xml(&root, "nodisk", GUEST_CMDLINE, "").replace(
+        "<devices>",
+        "<devices><disk type='file' device='disk'><source file='/nonexistent.img'/><target dev='vda' bus='virtio'/></disk>",
+    );
+    root.ok(&["define", &root.write("nd.xml", &nodisk)]);
+    let o = root.run(&["start", "nodisk"]);
+    assert!(o.stderr.contains("/nonexistent.img"), "{}", o.stderr);
+
+    // Unknown domain.
+    let o = root.run(&["dominfo", "ghost"]);
+    assert_eq!(o.code, 1);
+    assert_eq!(o.stderr, "error: failed to get domain 'ghost'\n");
+
+    // No QEMU was left behind by any of this.
+    assert_eq!(
+        std::fs::read_dir(root.path().join("run/qemu"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".xml"))
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn a_root_too_long_for_socket_paths_is_refused_with_a_hint() {
+    let base = tempfile::Builder::new()
+        .prefix("oxv")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let long = base.path().join("x".repeat(90));
+    std::fs::create_dir_all(&long).unwrap();
+    let uri = format!("qemu:///embed?root={}", long.display());
+    let g = guest();
+    let xml = format!(
+        "<domain type='qemu'><name>longroot</name><memory unit='MiB'>64</memory>\
+         <os><type>hvm</type><kernel>{}</kernel></os></domain>",
+        g.kernel.display()
+    );
+    let f = long.join("d.xml");
+    std::fs::write(&f, xml).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(oxvirt_bin())
+            .arg("-c")
+            .arg(&uri)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["define", f.to_str().unwrap()]).status.success());
+    let o = run(&["start", "longroot"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("shorter"), "{err}");
+    assert!(!long.join("run/qemu/longroot.xml").exists());
+}
