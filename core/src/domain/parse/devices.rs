@@ -529,7 +529,7 @@ fn parse_graphics(c: &Node, path: &str) -> Result<Graphics> {
     )?;
     let port: Option<i32> = num_attr(c, path, "port")?;
     if let Some(p) = port {
-        if p < -1 || p > 65535 {
+        if !(-1..=65535).contains(&p) {
             return Err(bad_value(
                 c,
                 path,
