@@ -57,7 +57,13 @@ fn unsupported_devices_name_element_and_path() {
             &[&format!("element <{el}> in <devices>")],
         );
     }
-    for el in ["numatune", "memoryBacking", "metadata", "pm", "iothreads"] {
+    for el in [
+        "numatune",
+        "memoryBacking",
+        "metadata",
+        "resource",
+        "iothreads",
+    ] {
         assert_err(
             &guest("", &format!("<{el}/>")),
             &[&format!("element <{el}> in <domain>")],
@@ -95,10 +101,10 @@ fn unsupported_types_name_the_value() {
 fn unsupported_attributes_and_nested_elements_are_named() {
     assert_err(
         &guest(
-            "<disk type='file' device='disk'><driver name='qemu' discard='unmap'/><target dev='vda'/></disk>",
+            "<disk type='file' device='disk'><driver name='qemu' io='native'/><target dev='vda'/></disk>",
             "",
         ),
-        &["attribute 'discard' of <driver>", "/domain/devices/disk/driver"],
+        &["attribute 'io' of <driver>", "/domain/devices/disk/driver"],
     );
     assert_err(
         &guest("<disk type='file'><target dev='vda'/><iotune/></disk>", ""),

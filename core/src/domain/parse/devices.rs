@@ -107,13 +107,14 @@ fn parse_disk(c: &Node, path: &str) -> Result<Disk> {
         }
         match e.name.as_str() {
             "driver" => {
-                leaf(e, &p, &["name", "type", "cache"])?;
+                leaf(e, &p, &["name", "type", "cache", "discard"])?;
                 if driver_seen {
                     return Err(duplicate(path, e));
                 }
                 driver_seen = true;
                 disk.driver_name = string_enum_attr(e, &p, "name", &["qemu"])?;
                 disk.driver_type = opt_string(e, "type");
+                disk.driver_discard = string_enum_attr(e, &p, "discard", &["unmap", "ignore"])?;
                 disk.driver_cache = string_enum_attr(
                     e,
                     &p,
