@@ -376,3 +376,20 @@ proptest! {
         check(&String::from_utf8_lossy(&bytes));
     }
 }
+
+#[test]
+fn prefixed_address_attributes_are_rejected() {
+    assert_err(
+        &guest(
+            "<disk type='file'><target dev='vda'/><address type='pci' xmlns:x='urn:x' x:slot='1'/></disk>",
+            "",
+        ),
+        &["attribute 'x:slot' of <address>"],
+    );
+}
+
+#[test]
+fn error_lines_count_from_one() {
+    let e = err(&guest("\n\n<sound model='ich9'/>", ""));
+    assert!(e.message.contains("line 8"), "{}", e.message);
+}

@@ -43,6 +43,14 @@ pub(super) fn parse_devices(c: &Node, path: &str) -> Result<Devices> {
 fn parse_address(e: &Node, path: &str) -> Result<Address> {
     no_children(e, path)?;
     req_attr(e, path, "type")?;
+    // Kept verbatim, so only plain attribute names: a prefixed one would need its
+    // namespace declaration when formatted.
+    if let Some((k, _)) = e.attrs.iter().find(|(k, _)| k.contains(':')) {
+        return Err(Error::unsupported(format!(
+            "unsupported configuration: attribute '{k}' of <address> is not supported by oxvirt yet (at {path}, line {})",
+            e.line
+        )));
+    }
     Ok(Address {
         attrs: e.attrs.clone(),
     })
