@@ -12,6 +12,7 @@ pub struct DriverRegistration {
     /// Driver name, e.g. `QEMU`.
     pub name: &'static str,
     /// Open `uri` if this driver serves it; `Ok(None)` if the URI is not for it.
+    #[allow(clippy::type_complexity)]
     pub open: fn(&ConnectUri) -> Result<Option<Box<dyn Connection>>>,
 }
 

@@ -204,6 +204,9 @@ fn other_fixtures_parse_as_written() {
         Some("Created by virt-install <test> & edited")
     );
     assert!(d.devices.disks[1].source.is_none());
+    assert_eq!(d.features.vmport, Some(false));
+    assert_eq!(d.pm.as_ref().unwrap().suspend_to_disk, Some(false));
+    assert_eq!(d.devices.disks[0].driver_discard.as_deref(), Some("unmap"));
 }
 
 #[test]

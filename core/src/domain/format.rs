@@ -52,12 +52,15 @@ pub fn format_domain_xml(dom: &Domain, opts: FormatOptions) -> String {
     );
     format_os(&mut w, &dom.os);
     let f = &dom.features;
-    if f.acpi || f.apic || f.pae {
+    if f.acpi || f.apic || f.pae || f.vmport.is_some() {
         w.open("features", &[]);
         for (on, name) in [(f.acpi, "acpi"), (f.apic, "apic"), (f.pae, "pae")] {
             if on {
                 w.empty(name, &[]);
             }
+        }
+        if let Some(v) = f.vmport {
+            w.empty("vmport", &[("state", Some(on_off(v)))]);
         }
         w.close("features");
     }
@@ -106,6 +109,22 @@ pub fn format_domain_xml(dom: &Domain, opts: FormatOptions) -> String {
     ] {
         if let Some(a) = action {
             w.text_el(name, &[], a.as_str());
+        }
+    }
+    if let Some(pm) = &dom.pm {
+        if pm.suspend_to_mem.is_none() && pm.suspend_to_disk.is_none() {
+            w.empty("pm", &[]);
+        } else {
+            w.open("pm", &[]);
+            for (name, v) in [
+                ("suspend-to-mem", pm.suspend_to_mem),
+                ("suspend-to-disk", pm.suspend_to_disk),
+            ] {
+                if let Some(v) = v {
+                    w.empty(name, &[("enabled", Some(yes_no(v)))]);
+                }
+            }
+            w.close("pm");
         }
     }
     format_devices(&mut w, &dom.devices);
@@ -333,15 +352,14 @@ fn format_disk(w: &mut W, disk: &Disk) {
             ("device", Some(device.to_owned())),
         ],
     );
-    if disk.driver_name.is_some() || disk.driver_type.is_some() || disk.driver_cache.is_some() {
-        w.empty(
-            "driver",
-            &[
-                ("name", disk.driver_name.clone()),
-                ("type", disk.driver_type.clone()),
-                ("cache", disk.driver_cache.clone()),
-            ],
-        );
+    let driver = [
+        ("name", disk.driver_name.clone()),
+        ("type", disk.driver_type.clone()),
+        ("cache", disk.driver_cache.clone()),
+        ("discard", disk.driver_discard.clone()),
+    ];
+    if driver.iter().any(|(_, v)| v.is_some()) {
+        w.empty("driver", &driver);
     }
     if disk.source.is_some() || !disk.seclabels.is_empty() {
         let attrs = [(src_attr, disk.source.clone())];

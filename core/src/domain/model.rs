@@ -53,6 +53,15 @@ pub struct Domain {
     pub qemu_commandline: Option<QemuCommandline>,
     /// `<qemu:capabilities>`.
     pub qemu_capabilities: Option<QemuCapabilities>,
+    /// `<pm>`: guest power management (virt-install writes both as disabled).
+    pub pm: Option<Pm>,
+}
+
+/// `<pm><suspend-to-mem enabled=..><suspend-to-disk enabled=..></pm>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Pm {
+    pub suspend_to_mem: Option<bool>,
+    pub suspend_to_disk: Option<bool>,
 }
 
 impl Domain {
@@ -132,6 +141,8 @@ pub struct Features {
     pub acpi: bool,
     pub apic: bool,
     pub pae: bool,
+    /// `<vmport state='on|off'/>` (x86 only); `None` when absent.
+    pub vmport: Option<bool>,
 }
 
 /// `<cpu mode=.. match=.. check=..>` with an optional `<model>`.
@@ -253,6 +264,8 @@ pub struct Disk {
     pub driver_name: Option<String>,
     pub driver_type: Option<String>,
     pub driver_cache: Option<String>,
+    /// `<driver discard='unmap|ignore'>`.
+    pub driver_discard: Option<String>,
     /// `<source file=..>` or `<source dev=..>`; `None` for an empty cdrom.
     pub source: Option<String>,
     /// `<target dev=..>`.

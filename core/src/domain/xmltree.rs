@@ -76,6 +76,29 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Line numbers of increasing offsets in O(total length), not O(offset) each.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    line: usize,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, text: &str, offset: usize) -> usize {
+        let offset = offset.min(text.len());
+        if offset < self.offset {
+            return line_col(text, offset).0;
+        }
+        let counted = text.as_bytes()[self.offset..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.line += counted;
+        self.offset = offset;
+        self.line + 1
+    }
+}
+
 fn malformed(text: &str, offset: usize, what: impl std::fmt::Display) -> Error {
     let (line, col) = line_col(text, offset);
     Error::xml(format!(
@@ -89,6 +112,7 @@ pub fn parse_tree(text: &str) -> Result<Node> {
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Node> = Vec::new();
     let mut root: Option<Node> = None;
+    let mut lines = LineCounter::default();
     loop {
         let before = reader.buffer_position() as usize;
         let event = match reader.read_event() {
@@ -114,7 +138,8 @@ pub fn parse_tree(text: &str) -> Result<Node> {
                     ));
                 }
                 let (ns, _) = reader.resolve_element(e.name());
-                let node = start_node(&reader, text, tag_start, ns, e)?;
+                let mut node = start_node(&reader, text, tag_start, ns, e)?;
+                node.line = lines.line_at(text, tag_start);
                 if is_empty {
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(node),
@@ -226,7 +251,7 @@ fn start_node(
         attrs,
         children: Vec::new(),
         text: String::new(),
-        line: line_col(text, offset).0,
+        line: 0,
     })
 }
 

@@ -43,6 +43,14 @@ pub(super) fn parse_devices(c: &Node, path: &str) -> Result<Devices> {
 fn parse_address(e: &Node, path: &str) -> Result<Address> {
     no_children(e, path)?;
     req_attr(e, path, "type")?;
+    // Kept verbatim, so only plain attribute names: a prefixed one would need its
+    // namespace declaration when formatted.
+    if let Some((k, _)) = e.attrs.iter().find(|(k, _)| k.contains(':')) {
+        return Err(Error::unsupported(format!(
+            "unsupported configuration: attribute '{k}' of <address> is not supported by oxvirt yet (at {path}, line {})",
+            e.line
+        )));
+    }
     Ok(Address {
         attrs: e.attrs.clone(),
     })
@@ -107,13 +115,14 @@ fn parse_disk(c: &Node, path: &str) -> Result<Disk> {
         }
         match e.name.as_str() {
             "driver" => {
-                leaf(e, &p, &["name", "type", "cache"])?;
+                leaf(e, &p, &["name", "type", "cache", "discard"])?;
                 if driver_seen {
                     return Err(duplicate(path, e));
                 }
                 driver_seen = true;
                 disk.driver_name = string_enum_attr(e, &p, "name", &["qemu"])?;
                 disk.driver_type = opt_string(e, "type");
+                disk.driver_discard = string_enum_attr(e, &p, "discard", &["unmap", "ignore"])?;
                 disk.driver_cache = string_enum_attr(
                     e,
                     &p,
@@ -529,7 +538,7 @@ fn parse_graphics(c: &Node, path: &str) -> Result<Graphics> {
     )?;
     let port: Option<i32> = num_attr(c, path, "port")?;
     if let Some(p) = port {
-        if p < -1 || p > 65535 {
+        if !(-1..=65535).contains(&p) {
             return Err(bad_value(
                 c,
                 path,

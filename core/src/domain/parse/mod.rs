@@ -80,6 +80,7 @@ fn parse_domain(root: &Node) -> Result<Domain> {
                 | "on_reboot"
                 | "on_crash"
                 | "devices"
+                | "pm"
                 | "commandline"
                 | "capabilities"
         );
@@ -144,6 +145,7 @@ fn parse_domain(root: &Node) -> Result<Domain> {
             "on_crash" => dom.on_crash = Some(parse_lifecycle(c, &path, true)?),
             "devices" => dom.devices = devices::parse_devices(c, &path)?,
             "seclabel" => dom.seclabels.push(parse_seclabel(c, &path, true)?),
+            "pm" => dom.pm = Some(parse_pm(c, &path)?),
             _ => return Err(unsupported_element(P, c)),
         }
     }
@@ -379,6 +381,12 @@ fn parse_features(c: &Node, path: &str) -> Result<Features> {
         if !is_plain(e) {
             return Err(unsupported_element(path, e));
         }
+        if e.name == "vmport" {
+            leaf(e, &p, &["state"])?;
+            req_attr(e, &p, "state")?;
+            f.vmport = enum_attr(e, &p, "state", &[("on", true), ("off", false)])?;
+            continue;
+        }
         let slot = match e.name.as_str() {
             "acpi" => &mut f.acpi,
             "apic" => &mut f.apic,
@@ -389,6 +397,24 @@ fn parse_features(c: &Node, path: &str) -> Result<Features> {
         *slot = true;
     }
     Ok(f)
+}
+
+fn parse_pm(c: &Node, path: &str) -> Result<Pm> {
+    check_attrs(c, path, &[])?;
+    let mut pm = Pm::default();
+    for e in &c.children {
+        let p = child_path(path, e);
+        let slot = match e.name.as_str() {
+            "suspend-to-mem" if is_plain(e) => &mut pm.suspend_to_mem,
+            "suspend-to-disk" if is_plain(e) => &mut pm.suspend_to_disk,
+            _ => return Err(unsupported_element(path, e)),
+        };
+        leaf(e, &p, &["enabled"])?;
+        req_attr(e, &p, "enabled")?;
+        let v = yes_no(e, &p, "enabled")?.unwrap_or(false);
+        set_once(slot, v, path, e)?;
+    }
+    Ok(pm)
 }
 
 fn parse_cpu(c: &Node, path: &str) -> Result<Cpu> {
