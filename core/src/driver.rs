@@ -242,4 +242,48 @@ pub trait Connection: Send + Sync {
     fn resume(&self, key: &DomainKey) -> Result<()>;
     fn info(&self, key: &DomainKey) -> Result<DomainInfo>;
     fn xml(&self, key: &DomainKey, flags: XmlFlags) -> Result<String>;
+
+    // Everything below has a default so that a driver can grow into it. New methods go
+    // at the end, each with a default.
+
+    /// The host's name (`virsh hostname`).
+    fn hostname(&self) -> Result<String> {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|s| s.trim().to_string())
+            .map_err(|e| crate::Error::system("cannot read /proc/sys/kernel/hostname", e))
+    }
+    /// The capabilities XML (`virsh capabilities`).
+    fn capabilities(&self) -> Result<String> {
+        Err(not_supported("capabilities"))
+    }
+    /// The domain capabilities XML (`virsh domcapabilities`); `None` means the default.
+    fn domain_capabilities(
+        &self,
+        _emulator: Option<&str>,
+        _arch: Option<&str>,
+        _machine: Option<&str>,
+        _virttype: Option<&str>,
+    ) -> Result<String> {
+        Err(not_supported("domain capabilities"))
+    }
+    /// Domain XML → native config (`format` is `qemu-argv`).
+    fn xml_to_native(&self, _format: &str, _xml: &str) -> Result<String> {
+        Err(not_supported("domxml-to-native"))
+    }
+    /// Native config → domain XML (`format` is `qemu-argv`).
+    fn xml_from_native(&self, _format: &str, _native: &str) -> Result<String> {
+        Err(not_supported("domxml-from-native"))
+    }
+    /// A QMP command (JSON text), or an HMP command when `hmp`; the reply text.
+    fn monitor_command(&self, _key: &DomainKey, _command: &str, _hmp: bool) -> Result<String> {
+        Err(not_supported("qemu-monitor-command"))
+    }
+}
+
+fn not_supported(what: &str) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorCode::NoSupport,
+        crate::ErrorDomain::None,
+        format!("this function is not supported by the connection driver: {what}"),
+    )
 }
