@@ -1,5 +1,5 @@
 //! libvirt domain XML: the model ([`model`]), the parser ([`parse`]) and the
-//! formatter ([`format`]). Parsing validates what a define must reject (names, uuids,
+//! formatter ([`format`]), over a small owned XML tree ([`xmltree`]). Parsing validates what a define must reject (names, uuids,
 //! elements oxvirt does not implement); it never panics on input.
 
 pub mod format;
