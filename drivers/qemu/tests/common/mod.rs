@@ -77,12 +77,12 @@ pub fn user_nic(mac: &str, model: Option<&str>) -> Interface {
     }
 }
 
-/// 1. The smallest guest: TCG, 128 MiB, one vCPU, no devices, no `<acpi/>`.
+/// Case 1: The smallest guest: TCG, 128 MiB, one vCPU, no devices, no `<acpi/>`.
 pub fn minimal(_dir: &str) -> Domain {
     base("minimal", "c7a5fdbd-edaf-9455-926a-d65c16db1809")
 }
 
-/// 2. A KVM guest with host-passthrough CPU, ACPI and a virtio disk.
+/// Case 2: A KVM guest with host-passthrough CPU, ACPI and a virtio disk.
 pub fn kvm(dir: &str) -> Domain {
     let mut d = base("kvmguest", "4dea24b3-1d52-d8f3-2516-782e98a23fa0");
     d.virt_type = VirtType::Kvm;
@@ -101,7 +101,7 @@ pub fn kvm(dir: &str) -> Domain {
     d
 }
 
-/// 3. Direct kernel boot with a file serial port (+ log) and its console twin.
+/// Case 3: Direct kernel boot with a file serial port (+ log) and its console twin.
 pub fn kernel_boot(dir: &str) -> Domain {
     let mut d = base("kernelboot", "5a5b6c7d-0000-4000-8000-000000000003");
     d.features.acpi = true;
@@ -121,7 +121,7 @@ pub fn kernel_boot(dir: &str) -> Domain {
     d
 }
 
-/// 4. The example of the QEMU driver page: cdrom hdc + disk hda, a network interface,
+/// Case 4: The example of the QEMU driver page: cdrom hdc + disk hda, a network interface,
 /// autoport VNC with a keymap; boots from cdrom.
 pub fn seed_example1(dir: &str) -> Domain {
     let mut d = base("QEmu-fedora-i686", "c7a5fdbd-cdaf-9455-926a-d65c16db1809");
@@ -150,7 +150,7 @@ pub fn seed_example1(dir: &str) -> Domain {
     d
 }
 
-/// 5. Virtio disks (raw + qcow2 with cache='none') and a NIC with per-device boot order.
+/// Case 5: Virtio disks (raw + qcow2 with cache='none') and a NIC with per-device boot order.
 pub fn virtio_boot_order(dir: &str) -> Domain {
     let mut d = base("bootorder", "5a5b6c7d-0000-4000-8000-000000000005");
     d.features.acpi = true;
@@ -168,7 +168,7 @@ pub fn virtio_boot_order(dir: &str) -> Domain {
     d
 }
 
-/// 6. A read-only virtio disk and a shareable SCSI disk.
+/// Case 6: A read-only virtio disk and a shareable SCSI disk.
 pub fn readonly_shareable(dir: &str) -> Domain {
     let mut d = base("roshare", "5a5b6c7d-0000-4000-8000-000000000006");
     d.features.acpi = true;
@@ -180,7 +180,7 @@ pub fn readonly_shareable(dir: &str) -> Domain {
     d
 }
 
-/// 7. A q35 guest with a SATA disk and an empty SATA cdrom.
+/// Case 7: A q35 guest with a SATA disk and an empty SATA cdrom.
 pub fn sata_q35(dir: &str) -> Domain {
     let mut d = base("sataq35", "5a5b6c7d-0000-4000-8000-000000000007");
     d.features.acpi = true;
@@ -192,7 +192,7 @@ pub fn sata_q35(dir: &str) -> Domain {
     d
 }
 
-/// 8. SCSI disk + SCSI cdrom on an explicit virtio-scsi controller; boots from cdrom.
+/// Case 8: SCSI disk + SCSI cdrom on an explicit virtio-scsi controller; boots from cdrom.
 pub fn scsi(dir: &str) -> Domain {
     let mut d = base("scsiguest", "5a5b6c7d-0000-4000-8000-000000000008");
     d.features.acpi = true;
@@ -210,7 +210,7 @@ pub fn scsi(dir: &str) -> Domain {
     d
 }
 
-/// 9. User-mode networking with a virtio NIC and one with the default model.
+/// Case 9: User-mode networking with a virtio NIC and one with the default model.
 pub fn user_net(_dir: &str) -> Domain {
     let mut d = base("usernet", "5a5b6c7d-0000-4000-8000-000000000009");
     d.features.acpi = true;
@@ -221,7 +221,7 @@ pub fn user_net(_dir: &str) -> Domain {
     d
 }
 
-/// 10. USB tablet + VNC on a fixed port with password and listen address + vga video.
+/// Case 10: USB tablet + VNC on a fixed port with password and listen address + vga video.
 pub fn usb_tablet_vnc(_dir: &str) -> Domain {
     let mut d = base("tabletvnc", "5a5b6c7d-0000-4000-8000-000000000010");
     d.features.acpi = true;
@@ -249,7 +249,7 @@ pub fn usb_tablet_vnc(_dir: &str) -> Domain {
     d
 }
 
-/// 11. A virtio RNG from /dev/urandom and no memory balloon.
+/// Case 11: A virtio RNG from /dev/urandom and no memory balloon.
 pub fn rng_no_balloon(_dir: &str) -> Domain {
     let mut d = base("rngguest", "5a5b6c7d-0000-4000-8000-000000000011");
     d.features.acpi = true;
@@ -264,7 +264,7 @@ pub fn rng_no_balloon(_dir: &str) -> Domain {
     d
 }
 
-/// 12. `<qemu:commandline>` arguments and environment.
+/// Case 12: `<qemu:commandline>` arguments and environment.
 pub fn qemu_commandline(_dir: &str) -> Domain {
     let mut d = base("cmdline", "5a5b6c7d-0000-4000-8000-000000000012");
     d.features.acpi = true;
@@ -287,7 +287,7 @@ pub fn qemu_commandline(_dir: &str) -> Domain {
     d
 }
 
-/// 13. Local-time RTC with catch-up tick policy, 2 of 4 vCPUs online, 1 GiB minus 1 KiB.
+/// Case 13: Local-time RTC with catch-up tick policy, 2 of 4 vCPUs online, 1 GiB minus 1 KiB.
 pub fn localtime(_dir: &str) -> Domain {
     let mut d = base("localtime", "5a5b6c7d-0000-4000-8000-000000000013");
     d.features.acpi = true;
@@ -308,7 +308,7 @@ pub fn localtime(_dir: &str) -> Domain {
     d
 }
 
-/// 14. Chardevs: pty serial + console, unix serial, guest-agent channel, virtio console.
+/// Case 14: Chardevs: pty serial + console, unix serial, guest-agent channel, virtio console.
 pub fn chardevs(dir: &str) -> Domain {
     let mut d = base("chardevs", "5a5b6c7d-0000-4000-8000-000000000014");
     d.features.acpi = true;
@@ -338,7 +338,7 @@ pub fn chardevs(dir: &str) -> Domain {
     d
 }
 
-/// 15. IDE disks on all four positions of a pc guest, booting from hd then cdrom.
+/// Case 15: IDE disks on all four positions of a pc guest, booting from hd then cdrom.
 pub fn ide_full(dir: &str) -> Domain {
     let mut d = base("idefull", "5a5b6c7d-0000-4000-8000-000000000015");
     d.features.acpi = true;
