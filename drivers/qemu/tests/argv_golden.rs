@@ -1,0 +1,327 @@
+//! Golden tests for the argv builder: domain → QEMU command line, one `insta` snapshot
+//! per case (libvirt's `qemuxml2argvdata` idea), plus the error messages of refused
+//! configurations. Snapshots list one option (with its value) per line; the first
+//! lines are the environment and the binary.
+
+mod common;
+
+use common::*;
+use oxvirt_core::domain::*;
+use oxvirt_driver_qemu::argv::{build, ArgvContext, QemuCommand};
+use std::path::Path;
+
+const DIR: &str = "/var/lib/oxvirt/images";
+
+fn ctx(native: bool) -> ArgvContext<'static> {
+    ArgvContext {
+        emulator: Path::new("/usr/bin/qemu-system-x86_64"),
+        monitor_socket: Path::new("/run/oxvirt/qemu/domain-1-test/monitor.sock"),
+        domain_dir: Path::new("/var/lib/oxvirt/qemu/domain-1-test"),
+        for_native_export: native,
+    }
+}
+
+/// One line per option, values shell-quoted as in `to_shell_line`.
+fn render(c: &QemuCommand) -> String {
+    let line = c.to_shell_line();
+    let mut out = String::new();
+    // Environment words and the binary on their own lines, then one option per line.
+    let mut first = true;
+    for word in split_words(&line) {
+        if word.starts_with('-') || first {
+            if !first {
+                out.push('\n');
+            }
+        } else {
+            out.push(' ');
+        }
+        if first && word.contains('=') && !word.starts_with('/') {
+            // environment words each on their own line
+            out.push_str(&word);
+            out.push('\n');
+            continue;
+        }
+        first = false;
+        out.push_str(&word);
+    }
+    out.push('\n');
+    out
+}
+
+/// Split a shell line into words, keeping quotes (enough for our own output).
+fn split_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_q = false;
+    for ch in line.chars() {
+        match ch {
+            '\'' => {
+                in_q = !in_q;
+                cur.push(ch);
+            }
+            ' ' if !in_q => {
+                words.push(std::mem::take(&mut cur));
+            }
+            _ => cur.push(ch),
+        }
+    }
+    words.push(cur);
+    words
+}
+
+fn golden(name: &str, dom: Domain, native: bool) {
+    let cmd = build(&dom, &ctx(native)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    insta::assert_snapshot!(name, render(&cmd));
+}
+
+#[test]
+fn minimal_tcg() {
+    golden("minimal_tcg", minimal(DIR), false);
+}
+#[test]
+fn kvm_guest() {
+    golden("kvm_guest", kvm(DIR), false);
+}
+#[test]
+fn kernel_boot_file_serial() {
+    golden("kernel_boot_file_serial", kernel_boot(DIR), false);
+}
+#[test]
+fn seed_example1_native() {
+    golden("seed_example1_native", seed_example1(DIR), true);
+}
+#[test]
+fn virtio_disks_boot_order() {
+    golden("virtio_disks_boot_order", virtio_boot_order(DIR), false);
+}
+#[test]
+fn readonly_and_shareable() {
+    golden("readonly_and_shareable", readonly_shareable(DIR), false);
+}
+#[test]
+fn sata_on_q35() {
+    golden("sata_on_q35", sata_q35(DIR), false);
+}
+#[test]
+fn scsi_disks() {
+    golden("scsi_disks", scsi(DIR), false);
+}
+#[test]
+fn user_net_virtio() {
+    golden("user_net_virtio", user_net(DIR), false);
+}
+#[test]
+fn usb_tablet_vnc_video() {
+    golden("usb_tablet_vnc_video", usb_tablet_vnc(DIR), false);
+}
+#[test]
+fn rng_balloon_none() {
+    golden("rng_balloon_none", rng_no_balloon(DIR), false);
+}
+#[test]
+fn qemu_commandline_args_env() {
+    golden("qemu_commandline_args_env", qemu_commandline(DIR), false);
+}
+#[test]
+fn localtime_clock_vcpus_current() {
+    golden("localtime_clock_vcpus_current", localtime(DIR), false);
+}
+#[test]
+fn chardevs_channels_consoles() {
+    golden("chardevs_channels_consoles", chardevs(DIR), false);
+}
+#[test]
+fn ide_four_disks_boot_dev() {
+    golden("ide_four_disks_boot_dev", ide_full(DIR), false);
+}
+
+#[test]
+fn acpi_absent_vs_present() {
+    let off = build(&minimal(DIR), &ctx(false)).unwrap();
+    assert_eq!(
+        off.option("-machine"),
+        Some("pc,usb=off,dump-guest-core=off,acpi=off")
+    );
+    let mut d = minimal(DIR);
+    d.features.acpi = true;
+    let on = build(&d, &ctx(false)).unwrap();
+    assert_eq!(
+        on.option("-machine"),
+        Some("pc,usb=off,dump-guest-core=off")
+    );
+    assert!(!on.args.iter().any(|a| a == "-no-acpi"));
+}
+
+#[test]
+fn shell_line_of_seed_example() {
+    let line = build(&seed_example1(DIR), &ctx(true))
+        .unwrap()
+        .to_shell_line();
+    assert!(line.starts_with(
+        "LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/var/lib/oxvirt/qemu/domain-1-test XDG_DATA_HOME=/var/lib/oxvirt/qemu/domain-1-test/.local/share"
+    ));
+    assert!(line.contains(
+        " /usr/bin/qemu-system-x86_64 -name guest=QEmu-fedora-i686,debug-threads=on -S "
+    ));
+    assert!(line.contains(r#" -netdev '{"type":"tap","fd":"3","id":"hostnet0"}' "#));
+}
+
+#[test]
+fn vnc_autoport_at_start_finds_a_free_port() {
+    let mut d = minimal(DIR);
+    d.devices.graphics.push(vnc(Some(-1)));
+    let c = build(&d, &ctx(false)).unwrap();
+    let v = c.option("-vnc").unwrap();
+    let disp: u16 = v
+        .strip_prefix("127.0.0.1:")
+        .and_then(|r| r.split(',').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(disp < 60000);
+    assert!(v.ends_with(",audiodev=audio1"));
+    // Default video when graphics exist but no <video>: cirrus (libvirt 9, pc).
+    assert!(c.args.iter().any(|a| a.contains("\"cirrus-vga\"")));
+}
+
+fn err(dom: Domain) -> String {
+    build(&dom, &ctx(false)).unwrap_err().message
+}
+
+#[test]
+fn error_network_interface_at_start() {
+    let m = err(seed_example1(DIR));
+    assert_eq!(
+        m,
+        "interface 0: interface type 'network' (network 'default') needs a tap device; oxvirt does not manage virtual networks yet; use <interface type='user'>"
+    );
+    let mut d = minimal(DIR);
+    d.devices.interfaces.push(Interface {
+        iface_type: InterfaceType::Bridge("br0".into()),
+        mac: Some("52:54:00:00:00:01".into()),
+        model: None,
+        boot_order: None,
+        address: None,
+    });
+    assert!(err(d.clone()).contains("interface type 'bridge' (bridge 'br0') needs a tap device"));
+    // ... but domxml-to-native prints it.
+    let c = build(&d, &ctx(true)).unwrap();
+    assert!(c
+        .args
+        .iter()
+        .any(|a| a == r#"{"type":"tap","fd":"3","id":"hostnet0"}"#));
+}
+
+#[test]
+fn error_spice() {
+    let mut d = minimal(DIR);
+    let mut g = vnc(None);
+    g.graphics_type = "spice".into();
+    d.devices.graphics.push(g);
+    assert_eq!(
+        err(d),
+        "<graphics type='spice'> is not supported; use type='vnc'"
+    );
+}
+
+#[test]
+fn error_ide_too_many() {
+    let mut d = minimal(DIR);
+    d.devices.disks.push(file_disk("/x.img", "hde", None));
+    assert_eq!(
+        err(d),
+        "disk 'hde': target bus 'ide' supports at most 4 disks (hda..hdd)"
+    );
+}
+
+#[test]
+fn error_ide_on_q35() {
+    let mut d = sata_q35(DIR);
+    d.devices.disks.push(file_disk("/x.img", "hda", None));
+    assert!(err(d).contains("q35 machine has no IDE bus; use <target bus='sata'>"));
+}
+
+#[test]
+fn error_readonly_ide_disk() {
+    let mut d = minimal(DIR);
+    let mut disk = file_disk("/x.img", "hda", None);
+    disk.readonly = true;
+    d.devices.disks.push(disk);
+    assert!(err(d).starts_with("disk 'hda': read-only disks are not supported on bus 'ide'"));
+}
+
+#[test]
+fn error_disk_without_source_or_bad_format() {
+    let mut d = minimal(DIR);
+    let mut disk = file_disk("/x.img", "vda", None);
+    disk.source = None;
+    d.devices.disks.push(disk);
+    assert_eq!(
+        err(d),
+        "disk 'vda': has no <source>; only a cdrom may be empty"
+    );
+    let mut d = minimal(DIR);
+    let mut disk = file_disk("/x.img", "vda", None);
+    disk.driver_type = Some("bogus".into());
+    d.devices.disks.push(disk);
+    assert!(err(d).starts_with("disk 'vda': <driver type='bogus'> is not a supported image format"));
+}
+
+#[test]
+fn error_duplicate_target() {
+    let mut d = minimal(DIR);
+    d.devices.disks.push(file_disk("/x.img", "vda", None));
+    d.devices.disks.push(file_disk("/y.img", "vda", None));
+    assert!(err(d).starts_with("disk 'vda': target dev used by two disks"));
+}
+
+#[test]
+fn error_missing_mac() {
+    let mut d = minimal(DIR);
+    let mut n = user_nic("52:54:00:00:00:01", None);
+    n.mac = None;
+    d.devices.interfaces.push(n);
+    assert!(err(d).starts_with("interface 0: no MAC address"));
+}
+
+#[test]
+fn error_host_passthrough_on_tcg() {
+    let mut d = kvm(DIR);
+    d.virt_type = VirtType::Qemu;
+    assert!(err(d).starts_with("<cpu mode='host-passthrough'> needs <domain type='kvm'>"));
+}
+
+#[test]
+fn error_boot_dev_with_boot_order() {
+    let mut d = virtio_boot_order(DIR);
+    d.os.boot = vec![BootDev::Hd];
+    assert!(
+        err(d).starts_with("per-device <boot order> cannot be used together with <os><boot dev>")
+    );
+}
+
+#[test]
+fn error_vnc_bad_port_and_usb_none() {
+    let mut d = minimal(DIR);
+    d.devices.graphics.push(vnc(Some(80)));
+    assert!(err(d).contains("port='80'>: the port must be -1 (automatic) or 5900..65535"));
+    let mut d = usb_tablet_vnc(DIR);
+    d.devices.controllers.push(Controller {
+        controller_type: "usb".into(),
+        model: Some("none".into()),
+        ..Default::default()
+    });
+    assert!(err(d).contains("needs a USB controller"));
+}
+
+#[test]
+fn usb_none_removes_controller() {
+    let mut d = minimal(DIR);
+    d.devices.controllers.push(Controller {
+        controller_type: "usb".into(),
+        model: Some("none".into()),
+        ..Default::default()
+    });
+    let c = build(&d, &ctx(false)).unwrap();
+    assert!(!c.args.iter().any(|a| a.contains("usb-uhci")));
+}
