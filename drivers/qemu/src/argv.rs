@@ -402,12 +402,3 @@ mod tests {
     }
 }
 
-impl QemuCommand {
-    /// One line: environment, binary, arguments.
-    pub fn to_shell_line(&self) -> String {
-        let mut words: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        words.push(self.binary.display().to_string());
-        words.extend(self.args.iter().cloned());
-        words.join(" ")
-    }
-}

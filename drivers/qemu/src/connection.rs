@@ -359,6 +359,7 @@ impl QemuDriver {
             emulator: &emulator,
             monitor_socket: &monitor,
             domain_dir: &domain_dir,
+            for_native_export: false,
         };
         let cmd = argv::build(dom, &ctx)?;
         let mut live = dom.clone();
