@@ -401,4 +401,3 @@ mod tests {
         assert_eq!(c.option("-name"), Some("guest=x y"));
     }
 }
-

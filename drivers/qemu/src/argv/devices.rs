@@ -279,9 +279,11 @@ pub(crate) fn graphics(dom: &Domain, ctx: &ArgvContext<'_>, a: &mut Args) -> Res
     } else {
         match g.port {
             Some(p) if (5900..=65535).contains(&p) => p as u16,
-            Some(p) => return Err(Error::xml(format!(
+            Some(p) => {
+                return Err(Error::xml(format!(
                 "<graphics type='vnc' port='{p}'>: the port must be -1 (automatic) or 5900..65535"
-            ))),
+            )))
+            }
             None => unreachable!("None is automatic"),
         }
     };
