@@ -79,6 +79,53 @@ pub enum Verb {
     Uri,
     /// Show version
     Version,
+    /// Capabilities of the host and the hypervisor
+    Capabilities,
+    /// Domain capabilities of an emulator, arch, machine and virt type
+    Domcapabilities {
+        /// virtualization type (/domain/@type)
+        #[arg(long)]
+        virttype: Option<String>,
+        /// path to emulator binary (/domain/devices/emulator)
+        #[arg(long)]
+        emulatorbin: Option<String>,
+        /// domain architecture (/domain/os/type/@arch)
+        #[arg(long)]
+        arch: Option<String>,
+        /// machine type (/domain/os/type/@machine)
+        #[arg(long)]
+        machine: Option<String>,
+    },
+    /// Convert domain XML to a native guest configuration
+    #[command(name = "domxml-to-native")]
+    DomxmlToNative {
+        /// target config data type format (qemu-argv)
+        format: String,
+        /// xml data file to export from
+        xml: String,
+    },
+    /// Convert a native guest configuration to domain XML
+    #[command(name = "domxml-from-native")]
+    DomxmlFromNative {
+        /// source config data format (qemu-argv)
+        format: String,
+        /// config data file to import from
+        config: String,
+    },
+    /// QEMU Monitor Command
+    #[command(name = "qemu-monitor-command")]
+    QemuMonitorCommand {
+        domain: String,
+        /// command is in human monitor protocol
+        #[arg(long)]
+        hmp: bool,
+        /// pretty-print any qemu monitor protocol output
+        #[arg(long)]
+        pretty: bool,
+        /// command
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+        cmd: Vec<String>,
+    },
 }
 
 /// The default URI when `-c` is not given: `$VIRSH_DEFAULT_CONNECT_URI`,
@@ -262,6 +309,62 @@ pub fn run(cli: &Cli) -> Result<String, Failure> {
         Verb::Domname { domain } => format!("{}\n\n", lookup(conn, domain)?.name),
         Verb::Domuuid { domain } => format!("{}\n\n", lookup(conn, domain)?.uuid),
         Verb::Uri => format!("{}\n\n", conn.uri()),
+        Verb::Capabilities => {
+            let xml = conn
+                .capabilities()
+                .map_err(|e| failed("failed to get capabilities".into(), e))?;
+            format!("{}\n", xml.trim_end_matches('\n').to_string() + "\n")
+        }
+        Verb::Domcapabilities {
+            virttype,
+            emulatorbin,
+            arch,
+            machine,
+        } => {
+            let xml = conn
+                .domain_capabilities(
+                    emulatorbin.as_deref(),
+                    arch.as_deref(),
+                    machine.as_deref(),
+                    virttype.as_deref(),
+                )
+                .map_err(|e| failed("failed to get emulator capabilities".into(), e))?;
+            format!("{}\n", xml.trim_end_matches('\n').to_string() + "\n")
+        }
+        Verb::DomxmlToNative { format, xml } => {
+            let text = read_file(xml)?;
+            let line = conn.xml_to_native(format, &text)?;
+            format!("{line}\n\n")
+        }
+        Verb::DomxmlFromNative { format, config } => {
+            let text = read_file(config)?;
+            let xml = conn.xml_from_native(format, &text)?;
+            format!("{}\n", xml.trim_end_matches('\n').to_string() + "\n")
+        }
+        Verb::QemuMonitorCommand {
+            domain,
+            hmp,
+            pretty,
+            cmd,
+        } => {
+            if *hmp && *pretty {
+                return Err(Failure(vec![
+                    "Options --hmp and --pretty are mutually exclusive".into(),
+                ]));
+            }
+            let s = lookup(conn, domain)?;
+            let reply = conn.monitor_command(&name_key(&s), &cmd.join(" "), *hmp)?;
+            if *pretty {
+                let v: serde_json::Value = serde_json::from_str(&reply)
+                    .map_err(|e| Failure(vec![format!("malformed reply from the monitor: {e}")]))?;
+                let p = serde_json::to_string_pretty(&v).unwrap_or(reply);
+                format!("{p}\n\n")
+            } else if *hmp {
+                format!("{reply}\n")
+            } else {
+                format!("{reply}\n\n")
+            }
+        }
         Verb::Version => {
             let v = conn.hypervisor_version()?;
             let ours = env!("CARGO_PKG_VERSION");

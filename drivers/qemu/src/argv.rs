@@ -38,10 +38,7 @@ pub struct ArgvContext<'a> {
     pub for_native_export: bool,
 }
 
-/// Placeholder for probed QEMU capabilities. `<qemu:capabilities>` is ignored until
-/// capability probing exists; the builder assumes QEMU 7.2.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QemuCaps;
+pub use crate::caps::QemuCaps;
 
 /// A QEMU process to run: environment, binary and arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,9 +87,18 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
+/// Syntax choices taken from the capabilities.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Syntax {
+    /// `-device driver,key=value` instead of JSON (no `device.json` flag).
+    pub device_keyval: bool,
+    /// `-drive ...,if=none` instead of `-blockdev` (no `blockdev` flag).
+    pub legacy_drive: bool,
+}
+
 /// The argument list being built, with helpers for the two value syntaxes.
 #[derive(Debug, Default)]
-pub(crate) struct Args(Vec<String>);
+pub(crate) struct Args(Vec<String>, pub(crate) Syntax);
 
 impl Args {
     pub(crate) fn flag(&mut self, f: &str) {
@@ -103,7 +109,11 @@ impl Args {
         self.0.push(v.into());
     }
     pub(crate) fn json(&mut self, o: &str, p: &Props) {
-        self.opt(o, p.to_json());
+        if o == "-device" && self.1.device_keyval {
+            self.opt(o, p.to_keyval("driver"));
+        } else {
+            self.opt(o, p.to_json());
+        }
     }
 }
 
@@ -117,16 +127,43 @@ pub(crate) fn is_q35(dom: &Domain) -> bool {
 
 const PATH_ENV: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Build the command line for `dom`.
+/// Build the command line for `dom` assuming QEMU 7.2 ([`QemuCaps::assumed`]): machine
+/// names are passed as given. `start` and `domxml-to-native` use [`build_with_caps`].
+pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
+    build_with_caps(dom, ctx, &QemuCaps::assumed())
+}
+
+/// Build the command line for `dom` for the QEMU described by `caps` (with the
+/// domain's `<qemu:capabilities>` add/del applied first): machine aliases resolve to
+/// the canonical machine, `-accel` follows the domain type and must be available,
+/// `-device`/`-blockdev` syntax follows the flags, and every `-device` driver must be
+/// a type this QEMU has.
 ///
 /// Differences from libvirt 9.0 on purpose: no `-object secret` master key (no secrets
 /// yet), no `memory-backend-ram` object, no explicit PCI `bus`/`addr` (QEMU assigns
 /// slots in argument order), `acpi=off` in `-machine` instead of the deprecated
 /// `-no-acpi`, machine aliases (`pc`, `q35`) are passed as given, not expanded to
 /// `pc-i440fx-7.2`.
-pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
+pub fn build_with_caps(
+    dom: &Domain,
+    ctx: &ArgvContext<'_>,
+    caps: &QemuCaps,
+) -> Result<QemuCommand> {
     validate_top(dom)?;
-    let mut a = Args::default();
+    let caps = caps.with_overrides(dom);
+    let mut a = Args(
+        Vec::new(),
+        Syntax {
+            device_keyval: !caps.has("device.json"),
+            legacy_drive: !caps.has("blockdev"),
+        },
+    );
+    if a.1.legacy_drive && !caps.has("drive") {
+        return Err(Error::unsupported(format!(
+            "QEMU '{}' supports neither -blockdev nor -drive (capabilities 'blockdev' and 'drive' are both off)",
+            ctx.emulator.display()
+        )));
+    }
 
     a.opt(
         "-name",
@@ -134,20 +171,27 @@ pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
     );
     a.flag("-S");
 
-    let machine = dom.os.machine.as_deref().unwrap_or("pc");
+    let machine = if caps.machines.is_empty() {
+        dom.os.machine.as_deref().unwrap_or("pc")
+    } else {
+        caps.resolve_machine(dom.os.machine.as_deref())?
+            .name
+            .as_str()
+    };
     let mut m = format!("{},usb=off,dump-guest-core=off", kv_escape(machine));
     if !dom.features.acpi {
         m.push_str(",acpi=off");
     }
     a.opt("-machine", m);
-    a.opt(
-        "-accel",
-        match dom.virt_type {
-            VirtType::Qemu => "tcg",
-            VirtType::Kvm => "kvm",
-        },
-    );
-    a.opt("-cpu", cpu_model(dom)?);
+    a.opt("-accel", accel(dom, &caps, ctx)?);
+    let cpu = cpu_model(dom)?;
+    // libvirt's default CPU follows the binary: qemu32 for qemu-system-i386.
+    let cpu = if dom.cpu.is_none() && caps.target == "i386" {
+        "qemu32".to_string()
+    } else {
+        cpu
+    };
+    a.opt("-cpu", cpu);
     if let Some(loader) = &dom.os.loader {
         a.opt("-bios", loader.clone());
     }
@@ -231,11 +275,64 @@ pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
         }
     }
 
+    check_devices(&a.0, &caps, ctx)?;
     Ok(QemuCommand {
         env,
         binary: ctx.emulator.to_path_buf(),
         args: a.0,
     })
+}
+
+fn accel(dom: &Domain, caps: &QemuCaps, ctx: &ArgvContext<'_>) -> Result<&'static str> {
+    match dom.virt_type {
+        VirtType::Kvm if !caps.kvm_usable || !caps.has("kvm") => Err(Error::new(
+            oxvirt_core::ErrorCode::ConfigUnsupported,
+            oxvirt_core::ErrorDomain::Qemu,
+            format!(
+                "unsupported configuration: Domain requires KVM, but it is not available \
+                 for '{}' (/dev/kvm missing or not usable, or QEMU built without KVM). \
+                 Check that virtualization is enabled in the host BIOS and the kvm \
+                 modules are loaded, or use <domain type='qemu'>",
+                ctx.emulator.display()
+            ),
+        )),
+        VirtType::Kvm => Ok("kvm"),
+        VirtType::Qemu if !caps.has("tcg") => Err(Error::new(
+            oxvirt_core::ErrorCode::ConfigUnsupported,
+            oxvirt_core::ErrorDomain::Qemu,
+            format!(
+                "unsupported configuration: QEMU '{}' has no TCG accelerator; use <domain type='kvm'>",
+                ctx.emulator.display()
+            ),
+        )),
+        VirtType::Qemu => Ok("tcg"),
+    }
+}
+
+/// Every `-device` driver must be a type the probed QEMU has.
+fn check_devices(args: &[String], caps: &QemuCaps, ctx: &ArgvContext<'_>) -> Result<()> {
+    for w in args.windows(2).filter(|w| w[0] == "-device") {
+        let driver = if w[1].starts_with('{') {
+            serde_json::from_str::<serde_json::Value>(&w[1])
+                .ok()
+                .and_then(|v| v.get("driver").and_then(|d| d.as_str()).map(str::to_string))
+        } else {
+            w[1].split(',').next().map(str::to_string)
+        };
+        if let Some(d) = driver {
+            if !caps.has_device(&d) {
+                return Err(Error::new(
+                    oxvirt_core::ErrorCode::ConfigUnsupported,
+                    oxvirt_core::ErrorDomain::Qemu,
+                    format!(
+                        "unsupported configuration: QEMU '{}' has no device type '{d}'",
+                        ctx.emulator.display()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn validate_top(dom: &Domain) -> Result<()> {

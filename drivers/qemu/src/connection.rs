@@ -3,6 +3,7 @@
 //! supervisor. Every process that opens the same root sees the same domains.
 
 use crate::argv::{self, ArgvContext};
+use crate::caps::{self, QemuCaps};
 use crate::control::{self, CallError, LaunchSpec, Request};
 use crate::paths::{check_socket_path, RootLayout};
 use crate::process;
@@ -361,7 +362,8 @@ impl QemuDriver {
             domain_dir: &domain_dir,
             for_native_export: false,
         };
-        let cmd = argv::build(dom, &ctx)?;
+        let caps = self.caps_for(&emulator)?;
+        let cmd = argv::build_with_caps(dom, &ctx, &caps)?;
         let mut live = dom.clone();
         live.id = Some(id);
         if live.devices.emulator.is_none() {
@@ -388,7 +390,43 @@ impl QemuDriver {
             on_crash: dom.on_crash().as_str().to_string(),
             destroy_grace_seconds: self.config.destroy_grace_seconds,
             adopt: None,
+            taints: taints(dom),
         })
+    }
+
+    /// The capabilities of `emulator` (cached under `cache/qemu/capabilities`).
+    pub fn caps_for(&self, emulator: &Path) -> Result<QemuCaps> {
+        caps::cache::load(&self.layout.capabilities_cache(), emulator).map_err(|e| {
+            Error::new(
+                e.code,
+                e.domain,
+                format!(
+                    "cannot probe the capabilities of QEMU '{}': {}",
+                    emulator.display(),
+                    e.message
+                ),
+            )
+        })
+    }
+
+    /// The capabilities of every QEMU in `emulator_dirs` (broken ones skipped).
+    pub fn all_caps(&self) -> Vec<QemuCaps> {
+        caps::load_all(
+            &self.layout.capabilities_cache(),
+            &self.config.emulator_dirs,
+        )
+        .0
+    }
+
+    /// Append a line to the domain's log (libvirt's taint messages).
+    fn log_domain(&self, name: &str, msg: &str) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.layout.log_file(name))
+        {
+            let _ = writeln!(f, "{msg}");
+        }
     }
 
     /// Run `oxvirt-supervisor` with `spec` and wait for its `OK` / `ERR` line.
@@ -519,7 +557,7 @@ impl QemuDriver {
     }
 
     /// Run a QMP command (JSON text) on a running domain; the whole reply object.
-    pub fn monitor_command(&self, key: &DomainKey, command: &str) -> Result<serde_json::Value> {
+    pub fn monitor_raw(&self, key: &DomainKey, command: &str) -> Result<serde_json::Value> {
         self.control(
             key,
             Request::Monitor {
@@ -529,6 +567,22 @@ impl QemuDriver {
         )
         .map(|v| v.unwrap_or(serde_json::Value::Null))
     }
+}
+
+/// libvirt's taint reasons for what the domain XML asks.
+fn taints(dom: &Domain) -> Vec<String> {
+    let mut t = Vec::new();
+    if dom.qemu_commandline.is_some() {
+        t.push("custom-argv".to_string());
+    }
+    if dom
+        .qemu_capabilities
+        .as_ref()
+        .is_some_and(|c| !c.add.is_empty() || !c.del.is_empty())
+    {
+        t.push("custom-hypervisor-feature".to_string());
+    }
+    t
 }
 
 fn no_domain(key: &DomainKey) -> Error {
@@ -776,6 +830,102 @@ impl Connection for QemuDriver {
         })
     }
 
+    fn capabilities(&self) -> Result<String> {
+        let all = self.all_caps();
+        let host = caps::xml::HostInfo::probe();
+        Ok(caps::xml::capabilities_xml(&host, &[], &all))
+    }
+
+    fn domain_capabilities(
+        &self,
+        emulator: Option<&str>,
+        arch: Option<&str>,
+        machine: Option<&str>,
+        virttype: Option<&str>,
+    ) -> Result<String> {
+        let host = caps::xml::HostInfo::probe();
+        let all = match emulator {
+            Some(e) => vec![self.caps_for(Path::new(e))?],
+            None => self.all_caps(),
+        };
+        let c = caps::xml::select(&all, &host.arch, emulator, arch)?;
+        caps::xml::domain_capabilities_xml(c, machine, virttype, &host)
+    }
+
+    fn xml_to_native(&self, format: &str, xml: &str) -> Result<String> {
+        check_native_format(format)?;
+        let dom = parse_domain_xml(xml)?;
+        let emulator = self.emulator(&dom)?;
+        let caps = self.caps_for(&emulator)?;
+        // As libvirt: the paths a VM with id -1 would use; nothing is created.
+        let runtime_dir = self.layout.runtime_dir(0, &dom.name);
+        let domain_dir = self.layout.domain_dir(0, &dom.name);
+        let monitor = runtime_dir.join("monitor.sock");
+        let ctx = ArgvContext {
+            emulator: &emulator,
+            monitor_socket: &monitor,
+            domain_dir: &domain_dir,
+            for_native_export: true,
+        };
+        let cmd = argv::build_with_caps(&dom, &ctx, &caps)?;
+        Ok(cmd.to_shell_line())
+    }
+
+    fn xml_from_native(&self, format: &str, native: &str) -> Result<String> {
+        check_native_format(format)?;
+        let (dom, warnings) = crate::native::from_argv_line(native)?;
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        Ok(format_domain_xml(&dom, FormatOptions::default()))
+    }
+
+    fn monitor_command(&self, key: &DomainKey, command: &str, hmp: bool) -> Result<String> {
+        let e = self.entry(key)?;
+        let Some(st) = &e.status else {
+            return Err(Error::operation_invalid(
+                "Requested operation is not valid: domain is not running",
+            ));
+        };
+        let msg = if hmp {
+            serde_json::json!({
+                "execute": "human-monitor-command",
+                "arguments": { "command-line": command }
+            })
+            .to_string()
+        } else {
+            let v: serde_json::Value = serde_json::from_str(command).map_err(|err| {
+                Error::invalid_arg(format!(
+                    "invalid argument: the QMP command is not JSON ({err}); give an object such as {{\"execute\":\"query-status\"}}, or use --hmp"
+                ))
+            })?;
+            if !v.is_object() {
+                return Err(Error::invalid_arg(
+                    "invalid argument: a QMP command must be a JSON object",
+                ));
+            }
+            command.to_string()
+        };
+        self.log_domain(
+            &e.name,
+            &format!("Domain id={} is tainted: custom-monitor", st.id),
+        );
+        let reply = self.monitor_raw(key, &msg)?;
+        if hmp {
+            if let Some(err) = reply.pointer("/error/desc").and_then(|d| d.as_str()) {
+                return Err(Error::operation_failed(format!(
+                    "operation failed: HMP command failed: {err}"
+                )));
+            }
+            return Ok(reply
+                .get("return")
+                .and_then(|r| r.as_str())
+                .unwrap_or_default()
+                .to_string());
+        }
+        Ok(reply.to_string())
+    }
+
     fn xml(&self, key: &DomainKey, flags: XmlFlags) -> Result<String> {
         let e = self.entry(key)?;
         match (&e.status, &e.definition, flags.inactive) {
@@ -788,6 +938,15 @@ impl Connection for QemuDriver {
             (None, None, _) => Err(no_domain(key)),
         }
     }
+}
+
+fn check_native_format(format: &str) -> Result<()> {
+    if format != "qemu-argv" {
+        return Err(Error::invalid_arg(format!(
+            "invalid argument: unsupported config type {format}"
+        )));
+    }
+    Ok(())
 }
 
 /// `QEMU emulator version 7.2.22 (Debian ...)` → 7_002_022.

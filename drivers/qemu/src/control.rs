@@ -147,4 +147,8 @@ pub struct LaunchSpec {
     pub destroy_grace_seconds: u64,
     /// A QEMU that already runs: its pid and start time.
     pub adopt: Option<(u32, u64)>,
+    /// Why the domain is tainted (`custom-argv`, `custom-hypervisor-feature`, ...):
+    /// logged as "Domain id=N is tainted: REASON" after the command line, as libvirt does.
+    #[serde(default)]
+    pub taints: Vec<String>,
 }

@@ -1,8 +1,10 @@
 //! oxvirt-driver-qemu: the QEMU driver.
 
 pub mod argv;
+pub mod caps;
 pub mod connection;
 pub mod control;
+pub mod native;
 pub mod paths;
 pub mod process;
 pub mod qmp;

@@ -39,6 +39,10 @@ impl RootLayout {
         Ok(())
     }
 
+    /// `cache/qemu/capabilities`: one probed-capabilities file per QEMU binary.
+    pub fn capabilities_cache(&self) -> PathBuf {
+        self.root.join("cache/qemu/capabilities")
+    }
     /// `etc/qemu.toml`: the embedded instance's configuration.
     pub fn config_file(&self) -> PathBuf {
         self.root.join("etc/qemu.toml")

@@ -138,6 +138,67 @@ impl Qmp {
         }
     }
 
+    /// Send every command at once, without waiting in between, then collect the
+    /// replies (matched by id). One result per command, in order: the `return` value
+    /// or QEMU's error. Used by the capability probe to avoid one round trip per query.
+    pub async fn execute_batch(
+        &mut self,
+        commands: &[(&str, Option<Value>)],
+    ) -> Result<Vec<Result<Value>>> {
+        let mut out = Vec::new();
+        let mut ids = Vec::new();
+        for (command, arguments) in commands {
+            self.next_id += 1;
+            let id = format!("oxvirt-{}", self.next_id);
+            let mut msg = json!({ "execute": command, "id": id });
+            if let Some(a) = arguments {
+                msg["arguments"] = a.clone();
+            }
+            out.extend(serde_json::to_vec(&msg).map_err(|e| proto(e.to_string()))?);
+            out.push(b'\n');
+            ids.push(id);
+        }
+        self.writer
+            .write_all(&out)
+            .await
+            .map_err(|e| proto(format!("cannot send to the monitor: {e}")))?;
+        let mut results: Vec<Option<Result<Value>>> = commands.iter().map(|_| None).collect();
+        let mut left = commands.len();
+        while left > 0 {
+            let reply = self
+                .replies
+                .recv()
+                .await
+                .ok_or_else(|| proto("the monitor closed the connection"))??;
+            let Some(i) = reply
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|id| ids.iter().position(|x| x == id))
+            else {
+                continue;
+            };
+            if results[i].is_some() {
+                continue;
+            }
+            results[i] = Some(match reply.get("return") {
+                Some(r) => Ok(r.clone()),
+                None => Err(Error::operation_failed(format!(
+                    "QEMU refused '{}': {}",
+                    commands[i].0,
+                    reply
+                        .pointer("/error/desc")
+                        .and_then(Value::as_str)
+                        .unwrap_or("unknown error")
+                ))),
+            });
+            left -= 1;
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(proto("no reply"))))
+            .collect())
+    }
+
     /// The next event; `None` once the monitor is closed.
     pub async fn next_event(&mut self) -> Option<QmpEvent> {
         self.events.recv().await

@@ -279,6 +279,9 @@ fn spawn_qemu(spec: &LaunchSpec) -> Result<tokio::process::Child> {
     };
     let mut log = open_log()?;
     let _ = writeln!(log, "{}", spec.command_line);
+    for t in &spec.taints {
+        let _ = writeln!(log, "Domain id={} is tainted: {t}", spec.id);
+    }
     let _ = std::fs::remove_file(&spec.monitor);
     let mut cmd = tokio::process::Command::new(&spec.binary);
     cmd.args(&spec.args)

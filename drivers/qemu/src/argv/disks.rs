@@ -7,7 +7,7 @@
 //! `ide0-B-U`, `sata0-0-U`, `scsi0-0-0-U`, `virtio-diskN`. Floppy and USB disks are not
 //! supported yet.
 
-use super::props::Props;
+use super::props::{kv_escape, Props};
 use super::{is_q35, Args};
 use oxvirt_core::domain::{Disk, DiskBus, DiskDevice, DiskType, Domain};
 use oxvirt_core::{Error, Result};
@@ -143,7 +143,8 @@ fn disk(dom: &Domain, d: &Disk, node: usize, boot: Option<u32>, a: &mut Args) ->
     let readonly = d.readonly || cdrom;
 
     let mut drive = None;
-    if let Some(src) = &d.source {
+    let legacy = a.1.legacy_drive;
+    if let (Some(src), false) = (&d.source, legacy) {
         let storage_name = format!("libvirt-{node}-storage");
         let format_name = format!("libvirt-{node}-format");
         let driver = match (d.disk_type, cdrom) {
@@ -223,6 +224,24 @@ fn disk(dom: &Domain, d: &Disk, node: usize, boot: Option<u32>, a: &mut Args) ->
             p = Props::new().with("driver", "virtio-blk-pci");
         }
         DiskBus::Fdc | DiskBus::Usb => unreachable!("rejected above"),
+    }
+    if legacy {
+        // Without `blockdev`: the pre-4.2 spelling, `-drive ...,if=none` + `drive=`.
+        let mut dr = String::new();
+        if let Some(src) = &d.source {
+            dr.push_str(&format!("file={},format={format},", kv_escape(src)));
+        }
+        dr.push_str(&format!("if=none,id=drive-{id}"));
+        if readonly {
+            dr.push_str(",readonly=on");
+        }
+        if let Some(c) = cache {
+            if c != "default" {
+                dr.push_str(&format!(",cache={c}"));
+            }
+        }
+        a.opt("-drive", dr);
+        drive = Some(format!("drive-{id}"));
     }
     if d.shareable {
         p = p.with("share-rw", true);

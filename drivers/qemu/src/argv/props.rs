@@ -77,6 +77,34 @@ impl Props {
     }
 }
 
+impl Props {
+    /// Serialise as QEMU's `key=value,...` syntax with `first`'s value leading bare
+    /// (`-device virtio-blk-pci,id=x`); nested objects flatten to dotted keys.
+    pub fn to_keyval(&self, first: &str) -> String {
+        let mut parts = Vec::new();
+        if let Some((_, Val::Str(v))) = self.0.iter().find(|(k, _)| k == first) {
+            parts.push(kv_escape(v));
+        }
+        flatten(&mut parts, "", self, first);
+        parts.join(",")
+    }
+}
+
+fn flatten(parts: &mut Vec<String>, prefix: &str, p: &Props, skip: &str) {
+    for (k, v) in &p.0 {
+        if prefix.is_empty() && k == skip {
+            continue;
+        }
+        let key = format!("{prefix}{k}");
+        match v {
+            Val::Str(s) => parts.push(format!("{key}={}", kv_escape(s))),
+            Val::Int(n) => parts.push(format!("{key}={n}")),
+            Val::Bool(b) => parts.push(format!("{key}={}", if *b { "on" } else { "off" })),
+            Val::Obj(o) => flatten(parts, &format!("{key}."), o, skip),
+        }
+    }
+}
+
 fn write_obj(out: &mut String, p: &Props) {
     out.push('{');
     for (i, (k, v)) in p.0.iter().enumerate() {

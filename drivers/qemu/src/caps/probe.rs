@@ -1,0 +1,253 @@
+//! Probing one QEMU binary: run it with `-machine none -nodefaults -nographic` and QMP
+//! connected to a socket we listen on, send every query at once (one write, replies
+//! matched by id — no per-property round trips), parse the replies into [`QemuCaps`],
+//! kill QEMU. The whole probe is bounded by a timeout; a binary that is not QEMU, dies,
+//! or speaks malformed QMP is an error for that binary only.
+
+use super::model::{CpuModel, MachineType, QemuCaps};
+use crate::qmp::Qmp;
+use oxvirt_core::{Error, Result};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// How long a probe may take before QEMU is killed.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The queries, sent in one batch after `qmp_capabilities`.
+pub const QUERIES: &[&str] = &[
+    "query-version",
+    "query-target",
+    "query-machines",
+    "query-kvm",
+    "query-cpu-definitions",
+    "qom-list-types",
+    "query-commands",
+];
+
+/// Probe `binary` (blocking; runs its own small runtime).
+pub fn probe(binary: &Path) -> Result<QemuCaps> {
+    probe_with_timeout(binary, PROBE_TIMEOUT)
+}
+
+/// [`probe`] with a chosen timeout.
+pub fn probe_with_timeout(binary: &Path, timeout: Duration) -> Result<QemuCaps> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::system("cannot create a runtime for the capability probe", e))?;
+    rt.block_on(probe_async(binary, timeout))
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A private directory for the probe's socket, removed on drop.
+struct ProbeDir(std::path::PathBuf);
+impl Drop for ProbeDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn probe_async(binary: &Path, timeout: Duration) -> Result<QemuCaps> {
+    let dir = std::env::temp_dir().join(format!(
+        "oxvirt-probe-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir)
+        .map_err(|e| Error::system(format!("cannot create '{}'", dir.display()), e))?;
+    let dir = ProbeDir(dir);
+    let sock = dir.0.join("qmp.sock");
+    let listener = tokio::net::UnixListener::bind(&sock)
+        .map_err(|e| Error::system(format!("cannot listen on '{}'", sock.display()), e))?;
+    let mut child = tokio::process::Command::new(binary)
+        .args([
+            "-machine",
+            "none",
+            "-nodefaults",
+            "-nographic",
+            "-no-user-config",
+        ])
+        .arg("-qmp")
+        .arg(format!("unix:{}", sock.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| Error::system(format!("cannot run '{}'", binary.display()), e))?;
+    let mut stderr = child.stderr.take();
+
+    let talk = async {
+        let stream = tokio::select! {
+            r = listener.accept() => r.map(|(s, _)| s).map_err(|e| Error::system("cannot accept the QMP connection", e))?,
+            st = child.wait() => {
+                let mut err = String::new();
+                if let Some(s) = stderr.as_mut() {
+                    use tokio::io::AsyncReadExt;
+                    let _ = s.read_to_string(&mut err).await;
+                }
+                let st = st.map(|s| s.to_string()).unwrap_or_default();
+                return Err(Error::operation_failed(format!(
+                    "it exited ({st}) before connecting to QMP: {}",
+                    err.trim().lines().last().unwrap_or("no message")
+                )));
+            }
+        };
+        let mut qmp = Qmp::handshake(stream).await?;
+        let cmds: Vec<(&str, Option<Value>)> = QUERIES.iter().map(|q| (*q, None)).collect();
+        let replies = qmp.execute_batch(&cmds).await?;
+        Ok::<_, Error>(replies)
+    };
+    let replies = match tokio::time::timeout(timeout, talk).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::operation_failed(format!(
+            "no answer within {} s; killed",
+            timeout.as_secs_f32()
+        ))),
+    };
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    let replies = replies?;
+    let mut caps = parse_replies(binary, &replies)?;
+    caps.probe_commands = QUERIES.len() + 1;
+    Ok(caps)
+}
+
+fn need<'a>(r: &'a Result<Value>, what: &str) -> Result<&'a Value> {
+    r.as_ref()
+        .map_err(|e| Error::operation_failed(format!("{what}: {}", e.message)))
+}
+
+fn malformed(what: &str) -> Error {
+    Error::operation_failed(format!("malformed reply to {what}"))
+}
+
+/// Build [`QemuCaps`] from the replies to [`QUERIES`], in order. `query-kvm` and
+/// `query-cpu-definitions` may have failed (QEMU without KVM / CPU models); the rest
+/// must be there.
+pub fn parse_replies(binary: &Path, replies: &[Result<Value>]) -> Result<QemuCaps> {
+    if replies.len() != QUERIES.len() {
+        return Err(Error::internal("wrong number of probe replies"));
+    }
+    let v = need(&replies[0], "query-version")?;
+    let num = |k: &str| v.pointer(&format!("/qemu/{k}")).and_then(Value::as_u64);
+    let version = match (num("major"), num("minor"), num("micro")) {
+        (Some(a), Some(b), Some(c)) => a * 1_000_000 + b * 1000 + c,
+        _ => return Err(malformed("query-version")),
+    };
+    let package = v
+        .get("package")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let target = need(&replies[1], "query-target")?
+        .get("arch")
+        .and_then(Value::as_str)
+        .ok_or_else(|| malformed("query-target"))?
+        .to_string();
+
+    let mut machines = Vec::new();
+    for m in need(&replies[2], "query-machines")?
+        .as_array()
+        .ok_or_else(|| malformed("query-machines"))?
+    {
+        let name = m
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| malformed("query-machines"))?;
+        machines.push(MachineType {
+            name: name.to_string(),
+            alias: m.get("alias").and_then(Value::as_str).map(str::to_string),
+            is_default: m
+                .get("is-default")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            cpu_max: m.get("cpu-max").and_then(Value::as_u64).unwrap_or(1) as u32,
+            deprecated: m
+                .get("deprecated")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        });
+    }
+
+    let kvm_present = replies[3]
+        .as_ref()
+        .ok()
+        .and_then(|k| k.get("present"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+
+    let mut cpu_models = Vec::new();
+    if let Ok(list) = &replies[4] {
+        for c in list
+            .as_array()
+            .ok_or_else(|| malformed("query-cpu-definitions"))?
+        {
+            let Some(name) = c.get("name").and_then(Value::as_str) else {
+                return Err(malformed("query-cpu-definitions"));
+            };
+            cpu_models.push(CpuModel {
+                name: name.to_string(),
+                deprecated: c
+                    .get("deprecated")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                usable: c
+                    .get("unavailable-features")
+                    .and_then(Value::as_array)
+                    .is_none_or(|a| a.is_empty()),
+            });
+        }
+        cpu_models.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+
+    let mut device_types = BTreeSet::new();
+    for t in need(&replies[5], "qom-list-types")?
+        .as_array()
+        .ok_or_else(|| malformed("qom-list-types"))?
+    {
+        if let Some(n) = t.get("name").and_then(Value::as_str) {
+            device_types.insert(n.to_string());
+        }
+    }
+    let commands: BTreeSet<&str> = need(&replies[6], "query-commands")?
+        .as_array()
+        .ok_or_else(|| malformed("query-commands"))?
+        .iter()
+        .filter_map(|c| c.get("name").and_then(Value::as_str))
+        .collect();
+
+    let mut flags = BTreeSet::new();
+    flags.insert("drive".to_string());
+    if commands.contains("blockdev-add") {
+        flags.insert("blockdev".to_string());
+    }
+    if version >= 6_002_000 {
+        flags.insert("device.json".to_string());
+    }
+    if kvm_present {
+        flags.insert("kvm".to_string());
+    }
+    if device_types.contains("tcg-accel") {
+        flags.insert("tcg".to_string());
+    }
+    Ok(QemuCaps {
+        binary: binary.to_path_buf(),
+        version,
+        package,
+        target,
+        machines,
+        cpu_models,
+        device_types,
+        flags,
+        kvm_usable: false,
+        probe_commands: 0,
+    })
+}
