@@ -877,7 +877,14 @@ impl Connection for QemuDriver {
         for w in &warnings {
             tracing::warn!("{w}");
         }
-        Ok(format_domain_xml(&dom, FormatOptions::default()))
+        let xml = format_domain_xml(&dom, FormatOptions::default());
+        // Without -name there is no name, and libvirt 0.7 printed none.
+        Ok(if dom.name.is_empty() {
+            xml.replace("  <name></name>\n", "")
+                .replace("  <name/>\n", "")
+        } else {
+            xml
+        })
     }
 
     fn monitor_command(&self, key: &DomainKey, command: &str, hmp: bool) -> Result<String> {

@@ -339,4 +339,42 @@ mod tests {
         let err = q.execute("query-status", None).await.unwrap_err();
         assert!(err.message.contains("malformed"), "{}", err.message);
     }
+    #[tokio::test]
+    async fn a_batch_is_answered_out_of_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.sock");
+        let l = UnixListener::bind(&p).unwrap();
+        tokio::spawn(async move {
+            let (s, _) = l.accept().await.unwrap();
+            let (r, mut w) = s.into_split();
+            let mut r = BufReader::new(r);
+            w.write_all(b"{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n")
+                .await
+                .unwrap();
+            let mut ids = Vec::new();
+            for i in 0..3 {
+                let mut l = String::new();
+                r.read_line(&mut l).await.unwrap();
+                ids.push(serde_json::from_str::<Value>(&l).unwrap()["id"].clone());
+                if i == 0 {
+                    // qmp_capabilities
+                    w.write_all(format!("{{\"return\": {{}}, \"id\": {}}}\n", ids[0]).as_bytes())
+                        .await
+                        .unwrap();
+                }
+            }
+            // The batch arrives in one go; answer the second command last.
+            w.write_all(format!("{{\"return\": 3, \"id\": {}}}\n{{\"error\": {{\"desc\": \"no\"}}, \"id\": {}}}\n", ids[2], ids[1]).as_bytes())
+                .await
+                .unwrap();
+            let mut l = String::new();
+            let _ = r.read_line(&mut l).await;
+        });
+        let mut q = Qmp::connect_retry(&p, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let r = q.execute_batch(&[("a", None), ("b", None)]).await.unwrap();
+        assert!(r[0].as_ref().unwrap_err().message.contains("no"));
+        assert_eq!(r[1].as_ref().unwrap(), &json!(3));
+    }
 }

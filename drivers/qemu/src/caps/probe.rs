@@ -251,3 +251,115 @@ pub fn parse_replies(binary: &Path, replies: &[Result<Value>]) -> Result<QemuCap
         probe_commands: 0,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::Instant;
+
+    fn script(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_binary_that_is_not_qemu_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        let b = script(
+            d.path(),
+            "qemu-system-x86_64",
+            "echo 'I am not QEMU' >&2; exit 3",
+        );
+        let e = probe(&b).unwrap_err();
+        assert!(e.message.contains("exited"), "{}", e.message);
+        assert!(e.message.contains("I am not QEMU"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_hanging_probe_is_killed_after_the_timeout() {
+        let d = tempfile::tempdir().unwrap();
+        let b = script(d.path(), "qemu-kvm", "exec sleep 60");
+        let t = Instant::now();
+        let e = probe_with_timeout(&b, Duration::from_millis(300)).unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(5));
+        assert!(e.message.contains("killed"), "{}", e.message);
+    }
+
+    fn ok(v: serde_json::Value) -> Result<Value> {
+        Ok(v)
+    }
+
+    fn replies() -> Vec<Result<Value>> {
+        use serde_json::json;
+        vec![
+            ok(
+                json!({"qemu": {"major": 7, "minor": 2, "micro": 22}, "package": "Debian 1:7.2+dfsg-7"}),
+            ),
+            ok(json!({"arch": "x86_64"})),
+            ok(json!([
+                {"name": "pc-i440fx-7.2", "alias": "pc", "is-default": true, "cpu-max": 255, "deprecated": false},
+                {"name": "pc-q35-7.2", "alias": "q35", "cpu-max": 288, "deprecated": false},
+                {"name": "pc-i440fx-1.4", "cpu-max": 255, "deprecated": true}
+            ])),
+            ok(json!({"enabled": false, "present": true})),
+            ok(json!([{"name": "qemu64", "unavailable-features": [], "deprecated": false}])),
+            ok(json!([{"name": "tcg-accel"}, {"name": "ide-hd"}, {"name": "virtio-blk-pci"}])),
+            ok(json!([{"name": "blockdev-add"}, {"name": "qmp_capabilities"}])),
+        ]
+    }
+
+    #[test]
+    fn recorded_replies_parse() {
+        let c = parse_replies(Path::new("/usr/bin/qemu-system-x86_64"), &replies()).unwrap();
+        assert_eq!(c.version, 7_002_022);
+        assert_eq!(c.arch(), "x86_64");
+        assert_eq!(c.resolve_machine(Some("pc")).unwrap().name, "pc-i440fx-7.2");
+        assert_eq!(c.resolve_machine(None).unwrap().name, "pc-i440fx-7.2");
+        assert_eq!(c.resolve_machine(Some("q35")).unwrap().name, "pc-q35-7.2");
+        assert!(c.resolve_machine(Some("nope")).is_err());
+        for f in ["blockdev", "drive", "device.json", "kvm", "tcg"] {
+            assert!(c.has(f), "{f}");
+        }
+        assert!(c.has_device("ide-hd") && !c.has_device("nosuch"));
+    }
+
+    #[test]
+    fn malformed_replies_are_errors_not_panics() {
+        for i in [0, 1, 2, 5, 6] {
+            let mut r = replies();
+            r[i] = ok(serde_json::json!("garbage"));
+            assert!(parse_replies(Path::new("/q"), &r).is_err(), "reply {i}");
+        }
+        let mut r = replies();
+        r[2] = Err(Error::operation_failed("QEMU refused"));
+        assert!(parse_replies(Path::new("/q"), &r).is_err());
+        // query-kvm may fail (QEMU without KVM): not fatal.
+        let mut r = replies();
+        r[3] = Err(Error::operation_failed("CommandNotFound"));
+        assert!(!parse_replies(Path::new("/q"), &r).unwrap().has("kvm"));
+    }
+
+    #[test]
+    fn real_qemu_probe_and_cache() {
+        let bin = Path::new("/usr/bin/qemu-system-x86_64");
+        if !bin.is_file() {
+            eprintln!("skipped: {} missing", bin.display());
+            return;
+        }
+        let d = tempfile::tempdir().unwrap();
+        let c = super::super::cache::load(d.path(), bin).unwrap();
+        assert_eq!(c.arch(), "x86_64");
+        assert!(c.version >= 7_000_000);
+        assert!(c.has("tcg") && c.has("blockdev"));
+        assert_eq!(c.probe_commands, QUERIES.len() + 1);
+        let again = super::super::cache::load(d.path(), bin).unwrap();
+        assert_eq!(
+            again.probe_commands, 0,
+            "second load must come from the cache"
+        );
+        assert_eq!(again.machines, c.machines);
+    }
+}
