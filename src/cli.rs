@@ -313,7 +313,8 @@ pub fn run(cli: &Cli) -> Result<String, Failure> {
             let xml = conn
                 .capabilities()
                 .map_err(|e| failed("failed to get capabilities".into(), e))?;
-            format!("{}\n", xml.trim_end_matches('\n').to_string() + "\n")
+            // virsh prints the document (ending in a newline), a newline and a blank line.
+            format!("{}\n\n\n", xml.trim_end_matches('\n'))
         }
         Verb::Domcapabilities {
             virttype,
@@ -329,12 +330,12 @@ pub fn run(cli: &Cli) -> Result<String, Failure> {
                     virttype.as_deref(),
                 )
                 .map_err(|e| failed("failed to get emulator capabilities".into(), e))?;
-            format!("{}\n", xml.trim_end_matches('\n').to_string() + "\n")
+            format!("{}\n\n\n", xml.trim_end_matches('\n'))
         }
         Verb::DomxmlToNative { format, xml } => {
             let text = read_file(xml)?;
             let line = conn.xml_to_native(format, &text)?;
-            format!("{line}\n\n")
+            format!("{line}\n")
         }
         Verb::DomxmlFromNative { format, config } => {
             let text = read_file(config)?;
