@@ -545,9 +545,8 @@ impl QemuDriver {
     fn wait_stopped(&self, name: &str, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         loop {
-            match self.refresh(name) {
-                Ok(None) => return true,
-                Ok(Some(_)) | Err(_) => {}
+            if let Ok(None) = self.refresh(name) {
+                return true;
             }
             if Instant::now() >= deadline {
                 return false;

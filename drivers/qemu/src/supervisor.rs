@@ -164,6 +164,8 @@ fn cleanup_files(spec: &LaunchSpec) {
 
 type Started = (Supervisor, Qmp, UnixListener);
 
+// The error hands the spec back for cleanup; it is returned once per VM start.
+#[allow(clippy::result_large_err)]
 async fn start(spec: LaunchSpec) -> std::result::Result<Started, (LaunchSpec, Error)> {
     let fail = |spec: LaunchSpec, e: Error| Err((spec, e));
     for d in [&spec.runtime_dir, &spec.domain_dir] {
@@ -364,15 +366,15 @@ impl Supervisor {
                 self.lifecycle(qmp, &self.spec.on_crash.clone(), StateReason::Crashed)
                     .await;
             }
-            "STOP" => {
-                if self.status.state == DomainState::Running && self.stop_reason.is_none() {
-                    self.set_state(DomainState::Paused, StateReason::Unknown);
-                }
+            "STOP"
+                if self.status.state == DomainState::Running && self.stop_reason.is_none() =>
+            {
+                self.set_state(DomainState::Paused, StateReason::Unknown);
             }
-            "RESUME" => {
-                if self.status.state == DomainState::Paused && self.stop_reason.is_none() {
-                    self.set_state(DomainState::Running, StateReason::Unpaused);
-                }
+            "RESUME"
+                if self.status.state == DomainState::Paused && self.stop_reason.is_none() =>
+            {
+                self.set_state(DomainState::Running, StateReason::Unpaused);
             }
             _ => {}
         }
