@@ -283,7 +283,10 @@ impl Drop for Killed {
 fn start_native(r: &Root, xml: &str) -> (Killed, Qmp, String) {
     let f = r.write("dom.xml", xml);
     let out = r.ok(&["domxml-to-native", "qemu-argv", &f]);
-    assert!(out.ends_with("\n") && !out.ends_with("\n\n"), "virsh prints one line");
+    assert!(
+        out.ends_with("\n") && !out.ends_with("\n\n"),
+        "virsh prints one line"
+    );
     let line = out.trim_end().to_string();
     assert!(!line.contains('\n'), "one line: {line}");
     let start = line.find("id=charmonitor,path=").unwrap() + "id=charmonitor,path=".len();

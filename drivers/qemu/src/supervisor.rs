@@ -366,14 +366,10 @@ impl Supervisor {
                 self.lifecycle(qmp, &self.spec.on_crash.clone(), StateReason::Crashed)
                     .await;
             }
-            "STOP"
-                if self.status.state == DomainState::Running && self.stop_reason.is_none() =>
-            {
+            "STOP" if self.status.state == DomainState::Running && self.stop_reason.is_none() => {
                 self.set_state(DomainState::Paused, StateReason::Unknown);
             }
-            "RESUME"
-                if self.status.state == DomainState::Paused && self.stop_reason.is_none() =>
-            {
+            "RESUME" if self.status.state == DomainState::Paused && self.stop_reason.is_none() => {
                 self.set_state(DomainState::Running, StateReason::Unpaused);
             }
             _ => {}
