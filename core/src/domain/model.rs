@@ -424,7 +424,7 @@ pub struct Rng {
 }
 
 /// `<seclabel type= model= relabel=>` with `<label>`, `<imagelabel>`, `<baselabel>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SecLabel {
     /// `dynamic`, `static` or `none`; absent on per-disk seclabels.
     pub label_type: Option<String>,

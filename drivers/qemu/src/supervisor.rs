@@ -85,6 +85,13 @@ pub fn main() -> i32 {
             return 1;
         }
     };
+    if let Some(fd) = spec.lock_fd {
+        // Keep the lock out of QEMU: close it on exec, and close it once started.
+        let _ = nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
+    }
     let _ = nix::unistd::setsid();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -134,8 +141,15 @@ fn log_tail(log: &Path, from: u64) -> String {
 
 async fn run(spec: LaunchSpec) -> i32 {
     let log_start = std::fs::metadata(&spec.log).map(|m| m.len()).unwrap_or(0);
+    let lock_fd = spec.lock_fd;
+    let release_lock = || {
+        if let Some(fd) = lock_fd {
+            let _ = nix::unistd::close(fd);
+        }
+    };
     match start(spec).await {
         Ok((sup, qmp, listener)) => {
+            release_lock();
             report("OK");
             sup.serve(qmp, listener).await;
             0
@@ -148,7 +162,11 @@ async fn run(spec: LaunchSpec) -> i32 {
                 format!("{}: {}", e.message, tail.replace('\n', " | "))
             };
             log_line(&spec.log, &format!("start failed: {msg}"));
+            if let Err(e) = crate::security::recover(&spec.journal) {
+                log_line(&spec.log, &format!("restoring labels failed: {e}"));
+            }
             cleanup_files(&spec);
+            release_lock();
             report(&format!("ERR {msg}"));
             1
         }
@@ -164,8 +182,8 @@ fn cleanup_files(spec: &LaunchSpec) {
 
 type Started = (Supervisor, Qmp, UnixListener);
 
-async fn start(spec: LaunchSpec) -> std::result::Result<Started, (LaunchSpec, Error)> {
-    let fail = |spec: LaunchSpec, e: Error| Err((spec, e));
+async fn start(spec: LaunchSpec) -> std::result::Result<Started, (Box<LaunchSpec>, Error)> {
+    let fail = |spec: LaunchSpec, e: Error| Err((Box::new(spec), e));
     for d in [&spec.runtime_dir, &spec.domain_dir] {
         if let Err(e) = std::fs::create_dir_all(d) {
             return fail(
@@ -174,15 +192,31 @@ async fn start(spec: LaunchSpec) -> std::result::Result<Started, (LaunchSpec, Er
             );
         }
     }
+    let mut spec = spec;
     let mut qemu = match spec.adopt {
         Some((pid, start_time)) => {
             log_line(&spec.log, &format!("reconnecting to QEMU pid {pid}"));
+            if let Err(e) = crate::security::reserve(&spec.journal) {
+                log_line(
+                    &spec.log,
+                    &format!("cannot reserve the security labels: {e}"),
+                );
+            }
             Qemu::Adopted { pid, start_time }
         }
-        None => match spawn_qemu(&spec) {
-            Ok(c) => Qemu::Child(c),
-            Err(e) => return fail(spec, e),
-        },
+        None => {
+            let prepared = match crate::security::label_and_confine(&spec) {
+                Ok((p, live_xml)) => {
+                    spec.domain_xml = live_xml;
+                    p
+                }
+                Err(e) => return fail(spec, e),
+            };
+            match spawn_qemu(&spec, prepared) {
+                Ok(c) => Qemu::Child(c),
+                Err(e) => return fail(spec, e),
+            }
+        }
     };
     let pid = qemu.pid();
     let start_time = process::stat(pid).map(|s| s.start_time).unwrap_or(0);
@@ -269,7 +303,10 @@ async fn start(spec: LaunchSpec) -> std::result::Result<Started, (LaunchSpec, Er
     Ok((sup, qmp, listener))
 }
 
-fn spawn_qemu(spec: &LaunchSpec) -> Result<tokio::process::Child> {
+fn spawn_qemu(
+    spec: &LaunchSpec,
+    confinement: crate::confine::Prepared,
+) -> Result<tokio::process::Child> {
     let open_log = || {
         std::fs::OpenOptions::new()
             .create(true)
@@ -289,6 +326,11 @@ fn spawn_qemu(spec: &LaunchSpec) -> Result<tokio::process::Child> {
         .stdout(open_log()?)
         .stderr(open_log()?)
         .kill_on_drop(false);
+    // SAFETY: the hook only makes raw system calls on data prepared before the fork
+    // (see `confine`), as a pre_exec hook must.
+    unsafe {
+        cmd.pre_exec(move || confinement.apply_in_child());
+    }
     cmd.spawn().map_err(|e| {
         Error::operation_failed(format!(
             "cannot execute QEMU binary '{}': {e}",
@@ -361,15 +403,11 @@ impl Supervisor {
                 self.lifecycle(qmp, &self.spec.on_crash.clone(), StateReason::Crashed)
                     .await;
             }
-            "STOP" => {
-                if self.status.state == DomainState::Running && self.stop_reason.is_none() {
-                    self.set_state(DomainState::Paused, StateReason::Unknown);
-                }
+            "STOP" if self.status.state == DomainState::Running && self.stop_reason.is_none() => {
+                self.set_state(DomainState::Paused, StateReason::Unknown);
             }
-            "RESUME" => {
-                if self.status.state == DomainState::Paused && self.stop_reason.is_none() {
-                    self.set_state(DomainState::Running, StateReason::Unpaused);
-                }
+            "RESUME" if self.status.state == DomainState::Paused && self.stop_reason.is_none() => {
+                self.set_state(DomainState::Running, StateReason::Unpaused);
             }
             _ => {}
         }
@@ -485,6 +523,9 @@ impl Supervisor {
         );
         if self.spec.persistent {
             let _ = write_atomic(&self.spec.shutoff_reason, reason.as_status_str().as_bytes());
+        }
+        if let Err(e) = crate::security::recover(&self.spec.journal) {
+            log_line(&self.spec.log, &format!("restoring labels failed: {e}"));
         }
         cleanup_files(&self.spec);
         if let Some(mut w) = destroy_reply {
