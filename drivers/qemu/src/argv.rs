@@ -204,6 +204,10 @@ pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
     devices::videos(dom, &mut a)?;
     devices::memballoon(dom, &mut a)?;
     devices::rngs(dom, &mut a)?;
+    // libvirt puts <qemu:arg>s after the devices, before -sandbox and -msg.
+    if let Some(cl) = &dom.qemu_commandline {
+        a.0.extend(cl.args.iter().cloned());
+    }
     a.opt(
         "-sandbox",
         "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
@@ -220,7 +224,6 @@ pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
         ("XDG_CONFIG_HOME".to_string(), format!("{dir}/.config")),
     ];
     if let Some(cl) = &dom.qemu_commandline {
-        a.0.extend(cl.args.iter().cloned());
         for (k, v) in &cl.env {
             if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(Error::unsupported(format!(
@@ -324,7 +327,8 @@ pub(crate) struct BootIndexes {
 
 /// libvirt 9 turns `<os><boot dev=..>` into `bootindex` on the first device of each
 /// kind (index = position in the `<boot>` list), rather than `-boot order=`; per-device
-/// `<boot order>` is used as is. The two cannot be mixed.
+/// `<boot order>` is used as is. The two cannot be mixed. No boot element at all
+/// means `<boot dev='hd'/>`, so the first disk gets `bootindex` 1.
 fn boot_indexes(dom: &Domain) -> Result<BootIndexes> {
     let d = &dom.devices;
     let mut b = BootIndexes {
@@ -346,7 +350,14 @@ fn boot_indexes(dom: &Domain) -> Result<BootIndexes> {
         }
     }
     let sorted = disks::sorted_order(&d.disks);
-    for (i, dev) in dom.os.boot.iter().enumerate() {
+    // libvirt's parser makes a missing <boot> mean <boot dev='hd'/>.
+    let default_boot = [BootDev::Hd];
+    let boot_devs: &[BootDev] = if dom.os.boot.is_empty() && !per_device {
+        &default_boot
+    } else {
+        &dom.os.boot
+    };
+    for (i, dev) in boot_devs.iter().enumerate() {
         let idx = i as u32 + 1;
         match dev {
             BootDev::Hd | BootDev::Cdrom | BootDev::Fd => {

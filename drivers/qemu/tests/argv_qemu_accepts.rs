@@ -354,6 +354,19 @@ fn qemu_runs_sata_on_q35_with_empty_cdrom() {
     let sdb = block(&blocks, "sata0-0-1");
     assert!(sdb.get("inserted").is_none(), "empty cdrom: {sdb}");
     vm.quit();
+
+    // The same disks on a pc (i440fx) machine go on an added "ahci" controller.
+    let t = scratch("satapc");
+    let dir = t.path().to_str().unwrap();
+    let mut dom = sata_q35(dir);
+    dom.os.machine = Some("pc".into());
+    let Some(mut vm) = start(&dom, t.path()) else {
+        return;
+    };
+    check_basics(&mut vm, &dom);
+    let blocks = vm.cmd("query-block");
+    assert_eq!(block(&blocks, "sata0-0-0")["inserted"]["ro"], false);
+    vm.quit();
 }
 
 #[test]
