@@ -340,3 +340,12 @@ fn sata_on_pc_adds_ahci() {
         .iter()
         .any(|a| a.contains(r#""driver":"ide-cd","bus":"sata0.1","id":"sata0-0-1""#)));
 }
+
+#[test]
+fn kernel_boot_q35_console_only_native() {
+    golden(
+        "kernel_boot_q35_console_only_native",
+        kernel_q35_console_only(DIR),
+        true,
+    );
+}

@@ -175,6 +175,23 @@ fn start(dom: &Domain, dir: &Path) -> Option<Vm> {
     Some(vm)
 }
 
+/// Point a fixture built with `dir = ""` at `dir` (kernel, initrd and disk paths).
+fn relocate(mut dom: Domain, dir: &str) -> Domain {
+    let fix = |p: &mut Option<String>| {
+        if let Some(s) = p.as_mut() {
+            if s.starts_with('/') && !Path::new(s.as_str()).exists() {
+                *s = format!("{dir}{s}");
+            }
+        }
+    };
+    fix(&mut dom.os.kernel);
+    fix(&mut dom.os.initrd);
+    for d in &mut dom.devices.disks {
+        fix(&mut d.source);
+    }
+    dom
+}
+
 /// Checks common to every domain: name, UUID, memory, vCPUs, paused state.
 fn check_basics(vm: &mut Vm, dom: &Domain) {
     assert_eq!(vm.cmd("query-name")["name"], dom.name.as_str());
