@@ -435,8 +435,10 @@ fn qemu_runs_tablet_vnc_rng_localtime_cmdline() {
         ("localtime", localtime("")),
         ("usernet", user_net("")),
         ("cmdline", qemu_commandline("")),
+        ("kernelq35", kernel_q35_console_only("")),
     ] {
         let t = scratch(name);
+        let dom = relocate(dom, t.path().to_str().unwrap());
         let Some(mut vm) = start(&dom, t.path()) else {
             return;
         };
