@@ -5,9 +5,25 @@
 //! `virsh -c qemu:///embed?root=... domxml-to-native qemu-argv`): the same option order,
 //! the same device ids (`ide0-1-0`, `virtio-disk0`, `net0`, `charserial0`, ...), the same
 //! `-blockdev` node names (`libvirt-N-storage`/`libvirt-N-format`) and JSON syntax for
-//! `-device`, `-blockdev`, `-netdev` and `-object`. What oxvirt leaves out on purpose
-//! (master key secret, memory backend object, explicit PCI addresses) is listed in the
-//! module docs of the submodules and in `build`.
+//! `-device`, `-blockdev`, `-netdev` and `-object`; key=value for `-chardev`, `-machine`.
+//!
+//! Where oxvirt differs from libvirt 9.0 on purpose:
+//! - no `-object secret` master key, no `memory-backend-ram` object (`-m` alone);
+//! - no explicit PCI `bus`/`addr` and no `pcie-root-port`s on q35: QEMU assigns slots in
+//!   argument order (so no PCIe hotplug yet); only `piix3-usb-uhci` keeps `0x1.0x2`;
+//! - `acpi=off` in `-machine` instead of the deprecated `-no-acpi`;
+//! - machine aliases (`pc`, `q35`) are passed as given, not expanded to `pc-i440fx-7.2`
+//!   (needs probed capabilities; see [`QemuCaps`]);
+//! - an implicit SCSI controller is `virtio-scsi-pci` (libvirt: `lsi`);
+//! - `domxml-to-native` prints `-netdev user` for user interfaces (libvirt prints a tap
+//!   fd for every interface type); tap placeholders are numbered from fd 3;
+//! - `host-model` CPU is approximated (`host` on KVM, `max` on TCG) for lack of caps.
+//!
+//! Like libvirt 9 (and unlike older libvirt): `<boot dev>` becomes `bootindex` on the
+//! first device of each kind (no `-boot order=`), a missing `<boot>` means `hd`, memory
+//! is rounded up to a whole MiB, defaults are NIC `rtl8139`, video `cirrus`, an implicit
+//! USB controller and a virtio balloon, and `-audiodev none`, `-sandbox`,
+//! `-msg timestamp=on`, `-overcommit mem-lock=off` are always present.
 //!
 //! Submodules: [`disks`], [`chardev`], [`devices`] (net, USB, input, graphics, video,
 //! balloon, rng) and [`props`] (JSON / key=value spelling).
@@ -117,13 +133,11 @@ pub(crate) fn is_q35(dom: &Domain) -> bool {
 
 const PATH_ENV: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Build the command line for `dom`.
+/// Build the command line for `dom` (see the module docs for libvirt differences).
 ///
-/// Differences from libvirt 9.0 on purpose: no `-object secret` master key (no secrets
-/// yet), no `memory-backend-ram` object, no explicit PCI `bus`/`addr` (QEMU assigns
-/// slots in argument order), `acpi=off` in `-machine` instead of the deprecated
-/// `-no-acpi`, machine aliases (`pc`, `q35`) are passed as given, not expanded to
-/// `pc-i440fx-7.2`.
+/// With `ctx.for_native_export == false` this may probe the host for a free VNC port
+/// (autoport). A VNC password is only announced (`password=on`); the launcher must set
+/// it over QMP (`set_password`) before `cont`. `<qemu:capabilities>` is ignored.
 pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
     validate_top(dom)?;
     let mut a = Args::default();
@@ -204,6 +218,10 @@ pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
     devices::videos(dom, &mut a)?;
     devices::memballoon(dom, &mut a)?;
     devices::rngs(dom, &mut a)?;
+    // libvirt puts <qemu:arg>s after the devices, before -sandbox and -msg.
+    if let Some(cl) = &dom.qemu_commandline {
+        a.0.extend(cl.args.iter().cloned());
+    }
     a.opt(
         "-sandbox",
         "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
@@ -220,7 +238,6 @@ pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
         ("XDG_CONFIG_HOME".to_string(), format!("{dir}/.config")),
     ];
     if let Some(cl) = &dom.qemu_commandline {
-        a.0.extend(cl.args.iter().cloned());
         for (k, v) in &cl.env {
             if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(Error::unsupported(format!(
@@ -324,7 +341,8 @@ pub(crate) struct BootIndexes {
 
 /// libvirt 9 turns `<os><boot dev=..>` into `bootindex` on the first device of each
 /// kind (index = position in the `<boot>` list), rather than `-boot order=`; per-device
-/// `<boot order>` is used as is. The two cannot be mixed.
+/// `<boot order>` is used as is. The two cannot be mixed. No boot element at all
+/// means `<boot dev='hd'/>`, so the first disk gets `bootindex` 1.
 fn boot_indexes(dom: &Domain) -> Result<BootIndexes> {
     let d = &dom.devices;
     let mut b = BootIndexes {
@@ -346,7 +364,14 @@ fn boot_indexes(dom: &Domain) -> Result<BootIndexes> {
         }
     }
     let sorted = disks::sorted_order(&d.disks);
-    for (i, dev) in dom.os.boot.iter().enumerate() {
+    // libvirt's parser makes a missing <boot> mean <boot dev='hd'/>.
+    let default_boot = [BootDev::Hd];
+    let boot_devs: &[BootDev] = if dom.os.boot.is_empty() && !per_device {
+        &default_boot
+    } else {
+        &dom.os.boot
+    };
+    for (i, dev) in boot_devs.iter().enumerate() {
         let idx = i as u32 + 1;
         match dev {
             BootDev::Hd | BootDev::Cdrom | BootDev::Fd => {

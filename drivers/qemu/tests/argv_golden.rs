@@ -325,3 +325,27 @@ fn usb_none_removes_controller() {
     let c = build(&d, &ctx(false)).unwrap();
     assert!(!c.args.iter().any(|a| a.contains("usb-uhci")));
 }
+
+#[test]
+fn sata_on_pc_adds_ahci() {
+    let mut d = sata_q35(DIR);
+    d.os.machine = Some("pc".into());
+    let c = build(&d, &ctx(false)).unwrap();
+    assert!(c
+        .args
+        .iter()
+        .any(|a| a == r#"{"driver":"ahci","id":"sata0"}"#));
+    assert!(c
+        .args
+        .iter()
+        .any(|a| a.contains(r#""driver":"ide-cd","bus":"sata0.1","id":"sata0-0-1""#)));
+}
+
+#[test]
+fn kernel_boot_q35_console_only_native() {
+    golden(
+        "kernel_boot_q35_console_only_native",
+        kernel_q35_console_only(DIR),
+        true,
+    );
+}

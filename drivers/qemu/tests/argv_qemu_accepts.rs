@@ -175,6 +175,23 @@ fn start(dom: &Domain, dir: &Path) -> Option<Vm> {
     Some(vm)
 }
 
+/// Point a fixture built with `dir = ""` at `dir` (kernel, initrd and disk paths).
+fn relocate(mut dom: Domain, dir: &str) -> Domain {
+    let fix = |p: &mut Option<String>| {
+        if let Some(s) = p.as_mut() {
+            if s.starts_with('/') && !Path::new(s.as_str()).exists() {
+                *s = format!("{dir}{s}");
+            }
+        }
+    };
+    fix(&mut dom.os.kernel);
+    fix(&mut dom.os.initrd);
+    for d in &mut dom.devices.disks {
+        fix(&mut d.source);
+    }
+    dom
+}
+
 /// Checks common to every domain: name, UUID, memory, vCPUs, paused state.
 fn check_basics(vm: &mut Vm, dom: &Domain) {
     assert_eq!(vm.cmd("query-name")["name"], dom.name.as_str());
@@ -354,6 +371,19 @@ fn qemu_runs_sata_on_q35_with_empty_cdrom() {
     let sdb = block(&blocks, "sata0-0-1");
     assert!(sdb.get("inserted").is_none(), "empty cdrom: {sdb}");
     vm.quit();
+
+    // The same disks on a pc (i440fx) machine go on an added "ahci" controller.
+    let t = scratch("satapc");
+    let dir = t.path().to_str().unwrap();
+    let mut dom = sata_q35(dir);
+    dom.os.machine = Some("pc".into());
+    let Some(mut vm) = start(&dom, t.path()) else {
+        return;
+    };
+    check_basics(&mut vm, &dom);
+    let blocks = vm.cmd("query-block");
+    assert_eq!(block(&blocks, "sata0-0-0")["inserted"]["ro"], false);
+    vm.quit();
 }
 
 #[test]
@@ -405,8 +435,10 @@ fn qemu_runs_tablet_vnc_rng_localtime_cmdline() {
         ("localtime", localtime("")),
         ("usernet", user_net("")),
         ("cmdline", qemu_commandline("")),
+        ("kernelq35", kernel_q35_console_only("")),
     ] {
         let t = scratch(name);
+        let dom = relocate(dom, t.path().to_str().unwrap());
         let Some(mut vm) = start(&dom, t.path()) else {
             return;
         };

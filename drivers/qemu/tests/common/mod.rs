@@ -351,3 +351,32 @@ pub fn ide_full(dir: &str) -> Domain {
     ];
     d
 }
+
+/// Case 16: q35 direct kernel boot with a virtio disk, an empty SCSI cdrom, an e1000
+/// user NIC, a console with no serial (becomes serial 0) and autoport VNC. Checked
+/// against libvirt 9.0's domxml-to-native: same lines except PCI addresses, machine
+/// alias, acpi and the tap placeholder libvirt prints for every interface.
+pub fn kernel_q35_console_only(dir: &str) -> Domain {
+    let mut d = base("kb", "5a5b6c7d-0000-4000-8000-000000000099");
+    d.os.machine = Some("q35".into());
+    d.os.kernel = Some(format!("{dir}/vmlinuz"));
+    d.os.initrd = Some(format!("{dir}/initrd.img"));
+    d.os.cmdline = Some("console=ttyS0".into());
+    let mut vda = file_disk(&format!("{dir}/disk.img"), "vda", Some(DiskBus::Virtio));
+    vda.driver_name = None;
+    vda.driver_type = None;
+    d.devices.disks = vec![vda, cdrom(None, "sdc", Some(DiskBus::Scsi))];
+    d.devices.controllers.push(Controller {
+        controller_type: "scsi".into(),
+        model: Some("virtio-scsi".into()),
+        ..Default::default()
+    });
+    d.devices
+        .interfaces
+        .push(user_nic("52:54:00:00:00:09", Some("e1000")));
+    d.devices.consoles.push(chardev(ChardevSource::Pty));
+    let mut g = vnc(None);
+    g.autoport = Some(true);
+    d.devices.graphics.push(g);
+    d
+}
