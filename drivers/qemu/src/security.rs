@@ -143,9 +143,14 @@ pub fn label_and_confine(spec: &LaunchSpec) -> Result<(Prepared, String)> {
     };
     // The journal first: from here on a crash is recoverable.
     journal.write(&spec.journal)?;
+    let vm = vm_context(&dom, spec.security.settings.privileged);
+    if let Err(e) = mgr.set_all_labels(&vm, &labels, &resources) {
+        // set_all_labels rolled back what it did; nothing else happened yet.
+        let _ = mgr.release_labels(&vm, &labels);
+        let _ = std::fs::remove_file(&spec.journal);
+        return Err(e);
+    }
     let result = (|| {
-        let vm = vm_context(&dom, spec.security.settings.privileged);
-        mgr.set_all_labels(&vm, &labels, &resources)?;
         if let Some(dir) = &cgroup_dir {
             let block: Vec<(PathBuf, bool)> = dom
                 .devices

@@ -176,7 +176,9 @@ impl DacBackend {
             match remember::recall(&res.path)? {
                 Recall::InUse => return Ok(()),
                 Recall::Restore(l) => parse_label(&l)?,
-                Recall::NotRemembered => (0, 0),
+                // Never relabelled by us (a start that failed or died before reaching
+                // it), or relabelled by someone else: leave it alone.
+                Recall::NotRemembered => return Ok(()),
             }
         } else {
             (0, 0)
