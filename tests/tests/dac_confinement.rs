@@ -437,6 +437,63 @@ fn boot_dac_recovers_when_everything_is_killed() {
 }
 
 #[test]
+fn boot_dac_recovers_when_the_managing_process_and_supervisor_die_mid_start() {
+    let env = Env::new(&config());
+    let (uid, _) = qemu_user();
+    let disk = env.path("disk.img");
+    env.define("mid", &DISK.replace("DISK", disk.to_str().unwrap()));
+    // Hold the start after labelling (test seam), then kill the CLI and the supervisor.
+    let mut cli = Command::new(bin("oxvirt"))
+        .arg("-c")
+        .arg(env.uri())
+        .args(["start", "mid"])
+        .env("OXVIRT_TEST_STALL_AFTER_LABELS_MS", "30000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = env.path("run/qemu/mid.journal");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(journal.exists() && owner(&disk).0 == uid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        owner(&disk).0,
+        uid,
+        "the stalled start has relabelled the disk"
+    );
+    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
+    let sup = j["supervisor_pid"].as_u64().unwrap() as u32;
+    let cg = PathBuf::from(j["cgroup"].as_str().unwrap());
+    assert!(cg.exists());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(cli.id() as i32),
+        nix::sys::signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = cli.wait();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(sup as i32),
+        nix::sys::signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(wait_gone(sup));
+    // Re-open the root: the journal is replayed.
+    assert_eq!(
+        env.ok(&["domstate", "--reason", "mid"]).trim(),
+        "shut off (unknown)"
+    );
+    assert_eq!(owner(&disk), env.owner);
+    assert!(trusted_xattrs(&disk).is_empty());
+    assert!(!journal.exists());
+    assert!(!cg.exists(), "cgroup {} removed", cg.display());
+    // And the domain starts normally afterwards.
+    env.ok(&["start", "mid"]);
+    env.ok(&["destroy", "mid"]);
+    assert_eq!(owner(&disk), env.owner);
+}
+
+#[test]
 fn boot_dac_two_vms_share_a_readonly_image() {
     let env = Env::new(&config());
     let (uid, _) = qemu_user();

@@ -256,3 +256,253 @@ impl SecurityManager {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{parse_domain_xml, Domain};
+    use crate::security::{Resource, ResourceKind};
+    use std::sync::{Arc, Mutex};
+
+    /// A backend that records its calls and can be told to fail `set_all_labels`.
+    struct Fake {
+        model: &'static str,
+        probe: bool,
+        fail_set: bool,
+        log: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl SecurityBackend for Fake {
+        fn model(&self) -> &str {
+            self.model
+        }
+        fn probe(&self) -> Result<bool> {
+            Ok(self.probe)
+        }
+        fn gen_label(&self, _: &VmContext, r: Option<&SecLabel>) -> Result<SecLabel> {
+            self.log.lock().unwrap().push(format!("{}:gen", self.model));
+            let mut l = r.cloned().unwrap_or_default();
+            l.label = Some(format!("{}-label", self.model));
+            Ok(l)
+        }
+        fn set_all_labels(&self, _: &VmContext, _: &SecLabel, _: &[Resource]) -> Result<()> {
+            self.log.lock().unwrap().push(format!("{}:set", self.model));
+            if self.fail_set {
+                return Err(sec_error(format!("{} refuses", self.model)));
+            }
+            Ok(())
+        }
+        fn restore_all_labels(&self, _: &VmContext, _: &SecLabel, _: &[Resource]) -> Result<()> {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("{}:restore", self.model));
+            Ok(())
+        }
+        fn child_confinement(&self, _: &VmContext, _: &SecLabel) -> Result<ChildConfinement> {
+            Ok(ChildConfinement {
+                uid: (self.model == "dac").then_some(107),
+                exec_label: (self.model == "selinux").then(|| "svirt_t".into()),
+                ..Default::default()
+            })
+        }
+    }
+
+    fn lookup_with(
+        log: Arc<Mutex<Vec<String>>>,
+        failing: &'static str,
+        disabled: &'static str,
+    ) -> impl Fn(&str, &BackendSettings) -> Option<Result<Box<dyn SecurityBackend>>> {
+        move |name, _| {
+            let model: &'static str = match name {
+                "selinux" => "selinux",
+                "apparmor" => "apparmor",
+                "dac" => "dac",
+                "none" => "none",
+                _ => return None,
+            };
+            Some(Ok(Box::new(Fake {
+                model,
+                probe: model != disabled,
+                fail_set: model == failing,
+                log: log.clone(),
+            })))
+        }
+    }
+
+    fn domain(extra: &str) -> Domain {
+        parse_domain_xml(&format!(
+            "<domain type='qemu'><name>vm</name><memory>1024</memory><os><type>hvm</type></os>{extra}</domain>"
+        ))
+        .unwrap()
+    }
+
+    fn ctx(d: &Domain) -> VmContext<'_> {
+        VmContext {
+            domain: d,
+            name: &d.name,
+            uuid: d.uuid,
+            virt_type: d.virt_type,
+            privileged: true,
+        }
+    }
+
+    fn settings(privileged: bool) -> BackendSettings {
+        BackendSettings {
+            privileged,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn probing_picks_the_first_enabled_and_dac_is_stacked_when_privileged() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let m = SecurityManager::new(
+            &Selection::Probe,
+            &settings(true),
+            true,
+            false,
+            &lookup_with(log.clone(), "", "selinux"),
+        )
+        .unwrap();
+        assert_eq!(m.models(), ["apparmor", "dac"]);
+        let m = SecurityManager::new(
+            &Selection::Probe,
+            &settings(false),
+            true,
+            false,
+            &lookup_with(log, "", ""),
+        )
+        .unwrap();
+        assert_eq!(
+            m.models(),
+            ["selinux"],
+            "no DAC for an unprivileged (session) driver"
+        );
+    }
+
+    #[test]
+    fn named_backends_must_exist_and_be_enabled() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l = lookup_with(log, "", "apparmor");
+        let e = SecurityManager::new(
+            &Selection::Named(vec!["bogus".into()]),
+            &settings(true),
+            true,
+            false,
+            &l,
+        )
+        .err()
+        .unwrap();
+        assert!(e.message.contains("'bogus' not found"), "{}", e.message);
+        let e = SecurityManager::new(
+            &Selection::Named(vec!["apparmor".into()]),
+            &settings(true),
+            true,
+            false,
+            &l,
+        )
+        .err()
+        .unwrap();
+        assert!(e.message.contains("not enabled"), "{}", e.message);
+        let e = SecurityManager::new(
+            &Selection::Named(vec!["none".into()]),
+            &settings(true),
+            true,
+            true,
+            &l,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.message.contains("cannot create confined guests"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_failing_backend_rolls_back_the_earlier_ones() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let m = SecurityManager::new(
+            &Selection::Named(vec!["selinux".into()]),
+            &settings(true),
+            true,
+            false,
+            &lookup_with(log.clone(), "dac", ""),
+        )
+        .unwrap();
+        let d = domain("");
+        let labels = m.gen_labels(&ctx(&d)).unwrap();
+        assert_eq!(labels.len(), 2);
+        let res = [Resource {
+            path: "/x".into(),
+            kind: ResourceKind::BootFile,
+            relabel: true,
+            label: None,
+        }];
+        assert!(m.set_all_labels(&ctx(&d), &labels, &res).is_err());
+        let calls = log.lock().unwrap().clone();
+        assert_eq!(
+            calls,
+            [
+                "selinux:gen",
+                "dac:gen",
+                "selinux:set",
+                "dac:set",
+                "selinux:restore"
+            ]
+        );
+    }
+
+    #[test]
+    fn confinement_is_merged_and_labels_follow_the_xml() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let m = SecurityManager::new(
+            &Selection::Named(vec!["selinux".into()]),
+            &settings(true),
+            true,
+            false,
+            &lookup_with(log, "", ""),
+        )
+        .unwrap();
+        let d = domain("<seclabel type='static' model='selinux' relabel='no'><label>system_u:system_r:svirt_t:s0:c1,c2</label></seclabel>");
+        let labels = m.gen_labels(&ctx(&d)).unwrap();
+        assert_eq!(labels[0].label_type.as_deref(), Some("static"));
+        assert_eq!(
+            labels[1].label_type.as_deref(),
+            Some("dynamic"),
+            "implicit dynamic DAC label (default_confined)"
+        );
+        let c = m.child_confinement(&ctx(&d), &labels).unwrap();
+        assert_eq!(c.uid, Some(107));
+        assert_eq!(c.exec_label.as_deref(), Some("svirt_t"));
+        let d = domain("<seclabel type='dynamic' model='apparmor'/>");
+        let e = m.gen_labels(&ctx(&d)).unwrap_err();
+        assert!(
+            e.message.contains("'apparmor' is not available"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn require_confined_refuses_unconfined_guests() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let m = SecurityManager::new(
+            &Selection::Named(vec!["selinux".into()]),
+            &settings(true),
+            true,
+            true,
+            &lookup_with(log, "", ""),
+        )
+        .unwrap();
+        let d = domain("<seclabel type='none' model='selinux'/>");
+        let e = m.gen_labels(&ctx(&d)).unwrap_err();
+        assert!(
+            e.message.contains("Unconfined guests are not allowed"),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -84,6 +84,8 @@ pub struct Journal {
     pub labels: Vec<SecLabel>,
     pub resources: Vec<Resource>,
     pub cgroup: Option<PathBuf>,
+    /// The supervisor that wrote it (for diagnosis).
+    pub supervisor_pid: u32,
 }
 
 impl Journal {
@@ -140,6 +142,7 @@ pub fn label_and_confine(spec: &LaunchSpec) -> Result<(Prepared, String)> {
         labels: labels.clone(),
         resources: resources.clone(),
         cgroup: cgroup_dir.clone(),
+        supervisor_pid: std::process::id(),
     };
     // The journal first: from here on a crash is recoverable.
     journal.write(&spec.journal)?;

@@ -182,6 +182,17 @@ fn cleanup_files(spec: &LaunchSpec) {
 
 type Started = (Supervisor, Qmp, UnixListener);
 
+/// Test seam: `OXVIRT_TEST_STALL_AFTER_LABELS_MS` holds a start after the resources are
+/// labelled and before QEMU runs, so a test can kill everything at the worst moment.
+fn test_stall() {
+    if let Some(ms) = std::env::var("OXVIRT_TEST_STALL_AFTER_LABELS_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+}
+
 async fn start(spec: LaunchSpec) -> std::result::Result<Started, (Box<LaunchSpec>, Error)> {
     let fail = |spec: LaunchSpec, e: Error| Err((Box::new(spec), e));
     for d in [&spec.runtime_dir, &spec.domain_dir] {
@@ -208,6 +219,7 @@ async fn start(spec: LaunchSpec) -> std::result::Result<Started, (Box<LaunchSpec
             let prepared = match crate::security::label_and_confine(&spec) {
                 Ok((p, live_xml)) => {
                     spec.domain_xml = live_xml;
+                    test_stall();
                     p
                 }
                 Err(e) => return fail(spec, e),
