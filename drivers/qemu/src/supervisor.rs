@@ -112,12 +112,32 @@ fn log_line(log: &Path, msg: &str) {
         .append(true)
         .open(log)
     {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
-        let _ = writeln!(f, "{now:.3}: {msg}");
+        let _ = writeln!(f, "{}: {msg}", timestamp(std::time::SystemTime::now()));
     }
+}
+
+/// `2026-11-23 18:49:00.376+0000`, as libvirt stamps its domain logs (UTC).
+fn timestamp(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03}+0000",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60,
+        d.subsec_millis()
+    )
 }
 
 /// Tell the waiting driver how the start went, then stop talking on stdout.
@@ -327,6 +347,12 @@ fn spawn_qemu(
             .map_err(|e| Error::system(format!("cannot open log file '{}'", spec.log.display()), e))
     };
     let mut log = open_log()?;
+    let _ = writeln!(
+        log,
+        "{}: starting up oxvirt {}",
+        timestamp(std::time::SystemTime::now()),
+        env!("CARGO_PKG_VERSION")
+    );
     let _ = writeln!(log, "{}", spec.command_line);
     let _ = std::fs::remove_file(&spec.monitor);
     let mut cmd = tokio::process::Command::new(&spec.binary);
@@ -550,5 +576,22 @@ async fn send_reply(write: &mut OwnedWriteHalf, reply: &Reply) {
     if let Ok(mut text) = serde_json::to_vec(reply) {
         text.push(b'\n');
         let _ = write.write_all(&text).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_libvirt_style_utc() {
+        let t = std::time::UNIX_EPOCH + Duration::from_millis(1_795_459_740_322);
+        assert_eq!(timestamp(t), "2026-11-23 18:49:00.322+0000");
+        assert_eq!(
+            timestamp(std::time::UNIX_EPOCH),
+            "1970-01-01 00:00:00.000+0000"
+        );
+        let leap = std::time::UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(timestamp(leap), "2000-02-29 00:00:00.000+0000");
     }
 }
