@@ -69,6 +69,10 @@ struct Supervisor {
     qemu: Qemu,
     /// Why QEMU is going away, once known.
     stop_reason: Option<StateReason>,
+    /// STOP / RESUME events still to come from our own `stop` / `cont` (or from
+    /// `-no-shutdown` pausing a guest that powered off): they change no reason.
+    expected_stops: u32,
+    expected_resumes: u32,
 }
 
 /// Entry point of the `oxvirt-supervisor` binary.
@@ -331,6 +335,8 @@ async fn start(spec: LaunchSpec) -> std::result::Result<Started, (Box<LaunchSpec
         status,
         qemu,
         stop_reason: None,
+        expected_stops: 0,
+        expected_resumes: 0,
     };
     Ok((sup, qmp, listener))
 }
@@ -441,6 +447,8 @@ impl Supervisor {
                 self.lifecycle(qmp, &self.spec.on_crash.clone(), StateReason::Crashed)
                     .await;
             }
+            "STOP" if self.expected_stops > 0 => self.expected_stops -= 1,
+            "RESUME" if self.expected_resumes > 0 => self.expected_resumes -= 1,
             "STOP" if self.status.state == DomainState::Running && self.stop_reason.is_none() => {
                 self.set_state(DomainState::Paused, StateReason::Unknown);
             }
@@ -455,11 +463,15 @@ impl Supervisor {
     async fn lifecycle(&mut self, qmp: &mut Qmp, action: &str, reason: StateReason) {
         match action {
             "restart" | "rename-restart" | "coredump-restart" => {
+                // -no-shutdown paused the guest (one STOP); our cont resumes it.
+                self.expected_stops += u32::from(reason == StateReason::Shutdown);
+                self.expected_resumes += 1;
                 let _ = qmp.execute("system_reset", None).await;
                 let _ = qmp.execute("cont", None).await;
                 self.set_state(DomainState::Running, StateReason::Booted);
             }
             "preserve" => {
+                self.expected_stops += u32::from(reason == StateReason::Shutdown);
                 let state = if reason == StateReason::Crashed {
                     DomainState::Crashed
                 } else {
@@ -503,14 +515,24 @@ impl Supervisor {
                 self.stop_reason = Some(StateReason::Destroyed);
                 return Some(write);
             }
-            Request::Suspend => match qmp.execute("stop", None).await {
+            Request::Suspend if self.status.state == DomainState::Paused => Reply::ok(None),
+            Request::Resume if self.status.state != DomainState::Paused => Reply::err(
+                &Error::operation_invalid("Requested operation is not valid: domain is not paused"),
+            ),
+            Request::Suspend => match {
+                self.expected_stops += 1;
+                qmp.execute("stop", None).await
+            } {
                 Ok(_) => {
                     self.set_state(DomainState::Paused, StateReason::User);
                     Reply::ok(None)
                 }
                 Err(e) => Reply::err(&e),
             },
-            Request::Resume => match qmp.execute("cont", None).await {
+            Request::Resume => match {
+                self.expected_resumes += 1;
+                qmp.execute("cont", None).await
+            } {
                 Ok(_) => {
                     self.set_state(DomainState::Running, StateReason::Unpaused);
                     Reply::ok(None)
