@@ -519,26 +519,32 @@ impl Supervisor {
             Request::Resume if self.status.state != DomainState::Paused => Reply::err(
                 &Error::operation_invalid("Requested operation is not valid: domain is not paused"),
             ),
-            Request::Suspend => match {
+            Request::Suspend => {
                 self.expected_stops += 1;
-                qmp.execute("stop", None).await
-            } {
-                Ok(_) => {
-                    self.set_state(DomainState::Paused, StateReason::User);
-                    Reply::ok(None)
+                match qmp.execute("stop", None).await {
+                    Ok(_) => {
+                        self.set_state(DomainState::Paused, StateReason::User);
+                        Reply::ok(None)
+                    }
+                    Err(e) => {
+                        self.expected_stops -= 1;
+                        Reply::err(&e)
+                    }
                 }
-                Err(e) => Reply::err(&e),
-            },
-            Request::Resume => match {
+            }
+            Request::Resume => {
                 self.expected_resumes += 1;
-                qmp.execute("cont", None).await
-            } {
-                Ok(_) => {
-                    self.set_state(DomainState::Running, StateReason::Unpaused);
-                    Reply::ok(None)
+                match qmp.execute("cont", None).await {
+                    Ok(_) => {
+                        self.set_state(DomainState::Running, StateReason::Unpaused);
+                        Reply::ok(None)
+                    }
+                    Err(e) => {
+                        self.expected_resumes -= 1;
+                        Reply::err(&e)
+                    }
                 }
-                Err(e) => Reply::err(&e),
-            },
+            }
             Request::Powerdown => match qmp.execute("system_powerdown", None).await {
                 Ok(_) => Reply::ok(None),
                 Err(e) => Reply::err(&e),
