@@ -494,6 +494,63 @@ fn boot_dac_recovers_when_the_managing_process_and_supervisor_die_mid_start() {
 }
 
 #[test]
+fn boot_dac_static_label_and_per_disk_relabel_no() {
+    let env = Env::new(&config());
+    let (uid, _) = qemu_user();
+    // A second disk the VM must not relabel: the administrator made it usable by the
+    // QEMU user (owner) but with another group, which a relabel would change.
+    env.disk("keep.img");
+    let keep = env.path("keep.img");
+    nix::unistd::chown(&keep, Some(uid.into()), Some(4321.into())).unwrap();
+    let disk = env.path("disk.img");
+    let disks = format!(
+        "{}<disk type='file' device='disk'><source file='{}'><seclabel model='dac' relabel='no'/></source><target dev='vdb' bus='virtio'/></disk>",
+        DISK.replace("DISK", disk.to_str().unwrap()),
+        keep.display()
+    );
+    env.define("perdisk", &disks);
+    env.ok(&["start", "perdisk"]);
+    assert_eq!(owner(&disk).0, uid);
+    assert_eq!(
+        owner(&keep),
+        (uid, 4321),
+        "relabel='no' leaves the disk alone"
+    );
+    assert!(trusted_xattrs(&keep).is_empty());
+    env.ok(&["destroy", "perdisk"]);
+    assert_eq!(owner(&disk), env.owner);
+
+    // A static DAC label: QEMU runs as that identity and nothing is relabelled.
+    let serial = env.path("static.serial");
+    std::fs::write(&serial, b"").unwrap();
+    nix::unistd::chown(&serial, Some(4321.into()), Some(4321.into())).unwrap();
+    env.define("static", &DISK.replace("DISK", disk.to_str().unwrap()));
+    let xml = std::fs::read_to_string(env.path("static.xml")).unwrap().replace(
+        "</devices>",
+        "</devices><seclabel type='static' model='dac' relabel='no'><label>+4321:+4321</label></seclabel>",
+    );
+    std::fs::write(env.path("static.xml"), xml).unwrap();
+    env.ok(&["define", env.path("static.xml").to_str().unwrap()]);
+    env.ok(&["start", "static"]);
+    env.wait_marker("static");
+    let pid = env.status_attr("static", "pid").unwrap();
+    let st = proc_status(pid);
+    assert_eq!(
+        field(&st, "Uid:").split_whitespace().next(),
+        Some("4321"),
+        "{st}"
+    );
+    assert_eq!(
+        owner(&disk),
+        env.owner,
+        "static label with relabel='no': no chown"
+    );
+    assert_eq!(owner(&env.path("vmlinuz")), (0, 0));
+    env.ok(&["destroy", "static"]);
+    assert_eq!(owner(&disk), env.owner);
+}
+
+#[test]
 fn boot_dac_two_vms_share_a_readonly_image() {
     let env = Env::new(&config());
     let (uid, _) = qemu_user();

@@ -155,11 +155,18 @@ fn report(line: &str) {
     }
 }
 
-fn log_tail(log: &Path, from: u64) -> String {
+/// The last lines QEMU (or the supervisor) wrote to the log since `from`, without the
+/// start banner and the argv line.
+fn log_tail(log: &Path, from: u64, command_line: &str) -> String {
     let text = std::fs::read(log).unwrap_or_default();
     let start = (from as usize).min(text.len());
     let tail = String::from_utf8_lossy(&text[start..]).trim().to_string();
-    let lines: Vec<&str> = tail.lines().rev().take(5).collect();
+    let lines: Vec<&str> = tail
+        .lines()
+        .filter(|l| *l != command_line && !l.contains(": starting up oxvirt "))
+        .rev()
+        .take(5)
+        .collect();
     lines.into_iter().rev().collect::<Vec<_>>().join("\n")
 }
 
@@ -179,7 +186,7 @@ async fn run(spec: LaunchSpec) -> i32 {
             0
         }
         Err((spec, e)) => {
-            let tail = log_tail(&spec.log, log_start);
+            let tail = log_tail(&spec.log, log_start, &spec.command_line);
             let msg = if tail.is_empty() {
                 e.message.clone()
             } else {
@@ -302,6 +309,15 @@ async fn start(spec: LaunchSpec) -> std::result::Result<Started, (Box<LaunchSpec
     let mut qmp = match connected {
         Ok(q) => q,
         Err(e) => {
+            let exited = match &mut qemu {
+                Qemu::Child(c) => matches!(c.try_wait(), Ok(Some(_))),
+                Qemu::Adopted { pid, start_time } => !process::is_alive(*pid, *start_time),
+            };
+            let e = if exited {
+                Error::operation_failed("QEMU exited while starting up")
+            } else {
+                e
+            };
             qemu.signal(nix::sys::signal::Signal::SIGKILL);
             qemu.wait().await;
             return fail(spec, e);

@@ -247,12 +247,22 @@ impl SecurityBackend for DacBackend {
         label: &SecLabel,
         resources: &[Resource],
     ) -> Result<()> {
+        // The VM's own directories belong to the identity QEMU runs as, whatever the
+        // relabel settings: QEMU creates its sockets there.
+        let (puid, pgid) = self.ids(label, false)?;
+        for res in resources.iter().filter(|r| r.kind == ResourceKind::VmDir) {
+            self.check_search(&res.path, puid, pgid)?;
+            self.chown(&res.path, puid, pgid)?;
+        }
         if !self.relabels(label) {
             return Ok(());
         }
         let ids = self.ids(label, true)?;
         let mut done: Vec<&Resource> = Vec::new();
-        for res in resources.iter().filter(|r| r.relabel) {
+        for res in resources
+            .iter()
+            .filter(|r| r.relabel && r.kind != ResourceKind::VmDir)
+        {
             let (uid, gid) = self.resource_ids(res, ids)?;
             if let Err(e) = self.set_one(res, uid, gid) {
                 for prev in done.iter().rev() {
