@@ -393,3 +393,71 @@ const DRIVER_TABLE: DriverTable = DriverTable {
     xml_to_native: drv_xml_to_native,
     monitor_command: drv_monitor_command,
 };
+
+#[cfg(test)]
+mod tests {
+    //! The tables called in-process: the host adapter over the guest functions, and a
+    //! panic in backend code coming back as an error.
+    use super::*;
+    use crate::host::PluginSecurityBackend;
+    use oxvirt_core::domain::Domain;
+    use oxvirt_core::security::ChildConfinement;
+    use std::path::Path;
+
+    struct Panicky;
+    impl SecurityBackend for Panicky {
+        fn model(&self) -> &str {
+            "panicky"
+        }
+        fn probe(&self) -> Result<bool> {
+            panic!("probe exploded")
+        }
+        fn gen_label(&self, vm: &VmContext, _: Option<&SecLabel>) -> Result<SecLabel> {
+            Ok(SecLabel {
+                label: Some(format!("l-{}", vm.name)),
+                ..Default::default()
+            })
+        }
+        fn set_all_labels(&self, _: &VmContext, _: &SecLabel, r: &[Resource]) -> Result<()> {
+            Err(Error::internal(format!("{} resources", r.len())))
+        }
+        fn restore_all_labels(&self, _: &VmContext, _: &SecLabel, _: &[Resource]) -> Result<()> {
+            Ok(())
+        }
+        fn child_confinement(&self, _: &VmContext, _: &SecLabel) -> Result<ChildConfinement> {
+            Ok(ChildConfinement {
+                uid: Some(107),
+                ..Default::default()
+            })
+        }
+    }
+
+    #[test]
+    fn host_adapter_round_trips_and_panics_become_errors() {
+        let module = security_module("panicky", |_| Ok(Box::new(Panicky)));
+        let table = module.security.into_option().unwrap();
+        let b =
+            PluginSecurityBackend::create(table, Path::new("/p.so"), &Default::default()).unwrap();
+        assert_eq!(b.model(), "panicky");
+        let e = b.probe().unwrap_err();
+        assert!(e.message.contains("plugin panicked: probe exploded"), "{e}");
+
+        let dom: Domain = parse_domain_xml(
+            "<domain type='qemu'><name>vm1</name><memory>65536</memory>\
+             <os><type>hvm</type></os></domain>",
+        )
+        .unwrap();
+        let vm = VmContext {
+            domain: &dom,
+            name: "vm1",
+            uuid: dom.uuid,
+            virt_type: VirtType::Qemu,
+            privileged: false,
+        };
+        let l = b.gen_label(&vm, None).unwrap();
+        assert_eq!(l.label.as_deref(), Some("l-vm1"));
+        let e = b.set_all_labels(&vm, &l, &[]).unwrap_err();
+        assert_eq!(e.message, "0 resources");
+        assert_eq!(b.child_confinement(&vm, &l).unwrap().uid, Some(107));
+    }
+}
