@@ -1,6 +1,6 @@
 //! End-to-end: external plugins loaded at run time. The sample security backend and the
 //! test driver are built as cdylibs by `cargo build --workspace`
-//! (`target/<profile>/liboxvirt_security_sample.so`, `liboxvirt_driver_test_plugin.so`);
+//! (`target/<profile>/[deps/]liboxvirt_security_sample.so`, `liboxvirt_driver_test_plugin.so`);
 //! each test copies them into its own plugin directory and drives them through the
 //! `oxvirt` CLI: `test:///default` finds its plugin through `$OXVIRT_PLUGIN_DIR`,
 //! `qemu:///embed` through `plugin_dir` in the root's qemu.toml.
@@ -18,14 +18,22 @@ fn bin_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
+/// A built artifact: `target/<profile>/NAME`, or `target/<profile>/deps/NAME` where
+/// `cargo test`/`nextest` leave the cdylibs (only `cargo build` copies them up); the
+/// newer one when both exist.
 fn built(name: &str) -> PathBuf {
-    let p = bin_dir().join(name);
-    assert!(
-        p.is_file(),
-        "{} is missing: build the workspace first (cargo build --workspace)",
-        p.display()
-    );
-    p
+    let candidates = [bin_dir().join(name), bin_dir().join("deps").join(name)];
+    candidates
+        .iter()
+        .filter_map(|p| Some((std::fs::metadata(p).ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p.clone())
+        .unwrap_or_else(|| {
+            panic!(
+                "{} is missing: build the workspace first (cargo build --workspace)",
+                candidates[0].display()
+            )
+        })
 }
 
 const SAMPLE: &str = "liboxvirt_security_sample.so";
