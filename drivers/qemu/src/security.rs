@@ -31,6 +31,9 @@ pub struct SecuritySpec {
     /// Create a per-VM cgroup with a device ACL.
     pub cgroup_devices: bool,
     pub cgroup_device_acl: Option<Vec<String>>,
+    /// `plugin_dir` of qemu.toml: where backends that are not built in are looked for.
+    #[serde(default)]
+    pub plugin_dir: Option<PathBuf>,
 }
 
 impl SecuritySpec {
@@ -56,10 +59,13 @@ impl SecuritySpec {
                     .map(|c| c.iter().any(|n| n == "devices"))
                     .unwrap_or(true),
             cgroup_device_acl: cfg.cgroup_device_acl.clone(),
+            plugin_dir: cfg.plugin_dir.clone(),
         }
     }
 
-    /// Build the stack from the built-in backends.
+    /// Build the stack: built-in backends first, then plugins in `plugin_dir` (loaded
+    /// once per process; a plugin that failed to load is named in the error when the
+    /// backend asked for is not found).
     pub fn manager(&self) -> Result<SecurityManager> {
         let selection = match &self.drivers {
             Some(n) => Selection::Named(n.clone()),
@@ -70,7 +76,12 @@ impl SecuritySpec {
             &self.settings,
             self.default_confined,
             self.require_confined,
-            &|name, settings| builtin_backend(name, settings),
+            &|name, settings| {
+                builtin_backend(name, settings).or_else(|| {
+                    let dir = self.plugin_dir.as_deref()?;
+                    oxvirt_plugin_abi::plugin_set(dir).security_backend(name, settings)
+                })
+            },
         )
     }
 }
