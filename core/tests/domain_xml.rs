@@ -245,7 +245,6 @@ fn snapshot_qemu_namespace_live() {
 /// `tests/tools/virt-install-fixtures.sh`).
 #[test]
 fn virt_install_and_dumpxml_fixtures_parse_as_written() {
-    use oxvirt_core::domain::*;
     let d = parse_fixture("virt-install-q35-vnc.xml");
     let md = d.metadata.as_ref().unwrap();
     assert_eq!(md.elements.len(), 1);

@@ -154,7 +154,9 @@ pub(crate) fn pci_controllers(dom: &Domain, a: &mut Args) -> Result<()> {
     let q35 = is_q35(dom);
     // virt-install leaves `index` out: libvirt numbers PCI controllers in order.
     let mut next = 0u32;
-    let mut ports: Vec<(u32, Option<u32>, Option<u32>, Option<(u32, u32)>)> = Vec::new();
+    // index, chassis, port, (slot, function) — each as given in the XML.
+    type Given = (u32, Option<u32>, Option<u32>, Option<(u32, u32)>);
+    let mut ports: Vec<Given> = Vec::new();
     for c in dom
         .devices
         .controllers
@@ -329,9 +331,11 @@ pub(crate) fn sounds(dom: &Domain, a: &mut Args) -> Result<()> {
                 "duplex" => "hda-duplex",
                 "micro" => "hda-micro",
                 "output" => "hda-output",
-                other => return Err(Error::unsupported(format!(
+                other => {
+                    return Err(Error::unsupported(format!(
                     "<sound><codec type='{other}'> is not supported; use duplex, micro or output"
-                ))),
+                )))
+                }
             };
             a.json(
                 "-device",
