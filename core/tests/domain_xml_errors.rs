@@ -455,9 +455,7 @@ fn metadata_children_need_their_own_namespace() {
         &["element <app> in <metadata> must be in a namespace of its own"],
     );
     assert_err(
-        &format!(
-            "<domain type='kvm' xmlns:a='urn:a'><name>g</name><memory>1</memory><os><type>hvm</type></os><metadata><a:x/></metadata></domain>"
-        ),
+        "<domain type='kvm' xmlns:a='urn:a'><name>g</name><memory>1</memory><os><type>hvm</type></os><metadata><a:x/></metadata></domain>",
         &["declare xmlns:PREFIX='urn:a' on the element itself"],
     );
     // Kept verbatim, and formatted back as written.
