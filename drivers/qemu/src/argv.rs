@@ -9,8 +9,9 @@
 //!
 //! Where oxvirt differs from libvirt 9.0 on purpose:
 //! - no `-object secret` master key, no `memory-backend-ram` object (`-m` alone);
-//! - no explicit PCI `bus`/`addr` and no `pcie-root-port`s on q35: QEMU assigns slots in
-//!   argument order (so no PCIe hotplug yet); only `piix3-usb-uhci` keeps `0x1.0x2`;
+//! - no explicit PCI `bus`/`addr` on devices: QEMU assigns slots on `pcie.0`/`pci.0` in
+//!   argument order; `<controller model='pcie-root-port'>`s are created (libvirt's
+//!   port/chassis/addr) but left empty for hotplug; only `piix3-usb-uhci` keeps `0x1.0x2`;
 //! - `acpi=off` in `-machine` instead of the deprecated `-no-acpi`;
 //! - machine aliases (`pc`, `q35`) are passed as given, not expanded to `pc-i440fx-7.2`
 //!   (needs probed capabilities; see [`QemuCaps`]);
@@ -26,11 +27,14 @@
 //! `-msg timestamp=on`, `-overcommit mem-lock=off` are always present.
 //!
 //! Submodules: [`disks`], [`chardev`], [`devices`] (net, USB, input, graphics, video,
-//! balloon, rng) and [`props`] (JSON / key=value spelling).
+//! balloon, rng), [`guest_extras`] (PCIe root ports, CPU topology/features, sound and
+//! audio, and start-time refusals of what parses but cannot run) and [`props`]
+//! (JSON / key=value spelling).
 
 pub mod chardev;
 pub mod devices;
 pub mod disks;
+pub mod guest_extras;
 pub mod props;
 
 use oxvirt_core::domain::{BootDev, ClockOffset, DiskDevice, Domain, VirtType};
@@ -140,6 +144,9 @@ const PATH_ENV: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 /// it over QMP (`set_password`) before `cont`. `<qemu:capabilities>` is ignored.
 pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
     validate_top(dom)?;
+    guest_extras::check_unsupported(dom)?;
+    let filled = guest_extras::with_channel_paths(dom, ctx.domain_dir);
+    let dom = filled.as_ref().unwrap_or(dom);
     let mut a = Args::default();
 
     a.opt(
@@ -161,14 +168,21 @@ pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
             VirtType::Kvm => "kvm",
         },
     );
-    a.opt("-cpu", cpu_model(dom)?);
+    a.opt(
+        "-cpu",
+        guest_extras::cpu_with_features(dom, cpu_model(dom)?)?,
+    );
     if let Some(loader) = &dom.os.loader {
         a.opt("-bios", loader.clone());
     }
     // libvirt aligns memory up to a whole MiB on x86 and passes `-m MiB`.
     a.opt("-m", dom.memory_kib.div_ceil(1024).to_string());
     a.opt("-overcommit", "mem-lock=off");
-    a.opt("-smp", smp(dom)?);
+    let smp = match guest_extras::smp_with_topology(dom)? {
+        Some(s) => s,
+        None => smp(dom)?,
+    };
+    a.opt("-smp", smp);
     a.opt("-uuid", dom.uuid.hyphenated().to_string());
     if dom.devices.graphics.is_empty() {
         a.opt("-display", "none");
@@ -205,17 +219,16 @@ pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
     }
 
     let boot = boot_indexes(dom)?;
+    guest_extras::pci_controllers(dom, &mut a)?;
     devices::controllers(dom, &mut a)?;
     disks::build(dom, &boot.disks, &mut a)?;
     devices::interfaces(dom, &boot.interfaces, ctx, &mut a)?;
     chardev::build(dom, &mut a)?;
     devices::inputs(dom, &mut a)?;
-    a.json(
-        "-audiodev",
-        &Props::new().with("id", "audio1").with("driver", "none"),
-    );
+    guest_extras::audiodev(dom, &mut a);
     devices::graphics(dom, ctx, &mut a)?;
     devices::videos(dom, &mut a)?;
+    guest_extras::sounds(dom, &mut a)?;
     devices::memballoon(dom, &mut a)?;
     devices::rngs(dom, &mut a)?;
     // libvirt puts <qemu:arg>s after the devices, before -sandbox and -msg.

@@ -296,7 +296,10 @@ pub(crate) fn graphics(dom: &Domain, ctx: &ArgvContext<'_>, a: &mut Args) -> Res
         // The password itself is set over QMP (set_password) after start.
         v.push_str(",password=on");
     }
-    v.push_str(",audiodev=audio1");
+    v.push_str(&format!(
+        ",audiodev={}",
+        super::guest_extras::audiodev_id(dom)
+    ));
     a.opt("-vnc", v);
     if let Some(k) = &g.keymap {
         a.opt("-k", kv_escape(k));
@@ -344,6 +347,9 @@ pub(crate) fn videos(dom: &Domain, a: &mut Args) -> Result<()> {
             .with("id", format!("video{i}"));
         if *model == "virtio" {
             p = p.with("max_outputs", heads.unwrap_or(1));
+        }
+        if *model == "qxl" {
+            p = super::guest_extras::qxl_props(p, &d.videos[i], primary);
         }
         if matches!(*model, "vga" | "bochs") {
             if let Some(kib) = vram {

@@ -53,6 +53,7 @@ pub fn chardev(source: ChardevSource) -> Chardev {
         target_name: None,
         log_file: None,
         address: None,
+        ..Default::default()
     }
 }
 
@@ -64,6 +65,7 @@ pub fn vnc(port: Option<i32>) -> Graphics {
         listen: None,
         keymap: None,
         passwd: None,
+        ..Default::default()
     }
 }
 
@@ -229,10 +231,12 @@ pub fn usb_tablet_vnc(_dir: &str) -> Domain {
         Input {
             input_type: "tablet".into(),
             bus: Some("usb".into()),
+            ..Default::default()
         },
         Input {
             input_type: "mouse".into(),
             bus: Some("ps2".into()),
+            ..Default::default()
         },
     ];
     let mut g = vnc(Some(5905));
@@ -245,6 +249,7 @@ pub fn usb_tablet_vnc(_dir: &str) -> Domain {
         vram: Some(16384),
         heads: Some(1),
         primary: Some(true),
+        ..Default::default()
     });
     d
 }
@@ -255,11 +260,13 @@ pub fn rng_no_balloon(_dir: &str) -> Domain {
     d.features.acpi = true;
     d.devices.memballoon = Some(Memballoon {
         model: "none".into(),
+        ..Default::default()
     });
     d.devices.rngs.push(Rng {
         model: "virtio".into(),
         backend_model: "random".into(),
         backend_dev: Some("/dev/urandom".into()),
+        ..Default::default()
     });
     d
 }
