@@ -534,8 +534,7 @@ pub fn from_argv_line(line: &str) -> Result<(Domain, Vec<String>)> {
                         port: Some(5900 + n),
                         autoport: Some(false),
                         listen: (!host.is_empty()).then(|| host.to_string()),
-                        keymap: None,
-                        passwd: None,
+                        ..Graphics::default()
                     }),
                     Err(_) => understood = false,
                 }
@@ -546,9 +545,7 @@ pub fn from_argv_line(line: &str) -> Result<(Domain, Vec<String>)> {
                     source: src,
                     target_type: None,
                     target_port: Some(dom.devices.serials.len() as u32),
-                    target_name: None,
-                    log_file: None,
-                    address: None,
+                    ..Chardev::default()
                 }),
                 None => understood = false,
             },
