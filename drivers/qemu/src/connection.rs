@@ -901,7 +901,15 @@ impl Connection for QemuDriver {
     fn capabilities(&self) -> Result<String> {
         let all = self.all_caps();
         let host = caps::xml::HostInfo::probe();
-        Ok(caps::xml::capabilities_xml(&host, &[], &all))
+        // One <secmodel> per backend of the configured stack, in stack order.
+        let secmodels = match SecuritySpec::from_config(&self.config).manager() {
+            Ok(m) => m.secmodels(),
+            Err(e) => {
+                tracing::warn!("no <secmodel> in the capabilities: {}", e.message);
+                Vec::new()
+            }
+        };
+        Ok(caps::xml::capabilities_xml(&host, &secmodels, &all))
     }
 
     fn domain_capabilities(

@@ -3,6 +3,7 @@
 //! probed [`QemuCaps`] and the host's `/proc` and `/sys`.
 
 use super::model::QemuCaps;
+use oxvirt_core::security::SecModel;
 use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
 use std::fmt::Write as _;
 
@@ -13,15 +14,6 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('\'', "&apos;")
         .replace('"', "&quot;")
-}
-
-/// One security backend as `<secmodel>` shows it.
-#[derive(Debug, Clone, Default)]
-pub struct SecModel {
-    pub model: String,
-    pub doi: String,
-    /// (domain type, label)
-    pub baselabels: Vec<(String, String)>,
 }
 
 /// Host facts for `<host>`.
