@@ -381,9 +381,8 @@ pub fn run(cli: &Cli) -> Result<String, Failure> {
                 let v: serde_json::Value = serde_json::from_str(&reply)
                     .map_err(|e| Failure(vec![format!("malformed reply from the monitor: {e}")]))?;
                 let p = serde_json::to_string_pretty(&v).unwrap_or(reply);
-                format!("{p}\n\n")
-            } else if *hmp {
-                format!("{reply}\n")
+                // As virsh 9: pretty output has no blank line after it, the others do.
+                format!("{p}\n")
             } else {
                 format!("{reply}\n\n")
             }

@@ -562,6 +562,14 @@ fn boot_qemu_commandline_env_capabilities_and_monitor() {
     assert!(o.ends_with("}\n\n"), "{o:?}");
     let v: Value = serde_json::from_str(o.trim()).unwrap();
     assert_eq!(v["return"]["name"], "pass");
+    assert!(o.starts_with("{\"return\":"), "QEMU's key order: {o}");
+    assert!(v["id"].as_str().unwrap().starts_with("oxvirt-"), "{o}");
+    let o = r.ok(&[
+        "qemu-monitor-command",
+        "pass",
+        "{\"execute\":\"query-name\",\"id\":\"mine\"}",
+    ]);
+    assert!(o.ends_with(",\"id\":\"mine\"}\n\n"), "{o}");
     let o = r.ok(&[
         "qemu-monitor-command",
         "pass",
@@ -569,6 +577,7 @@ fn boot_qemu_commandline_env_capabilities_and_monitor() {
         "{\"execute\":\"query-status\"}",
     ]);
     assert!(o.starts_with("{\n  \"return\": {\n"), "{o}");
+    assert!(o.ends_with("}\n") && !o.ends_with("\n\n"), "{o:?}");
     let v: Value = serde_json::from_str(o.trim()).unwrap();
     assert_eq!(v["return"]["status"], "running");
     // A QEMU error comes back as QEMU's reply, not as a failure of the command.
@@ -580,7 +589,7 @@ fn boot_qemu_commandline_env_capabilities_and_monitor() {
     assert!(o.contains("CommandNotFound"), "{o}");
     // HMP through human-monitor-command; words are joined.
     let o = r.ok(&["qemu-monitor-command", "pass", "--hmp", "info", "status"]);
-    assert!(o.contains("VM status: running"), "{o:?}");
+    assert_eq!(o, "VM status: running\r\n\n\n", "as virsh prints it");
     let o = r.run(&[
         "qemu-monitor-command",
         "pass",

@@ -982,12 +982,18 @@ impl Connection for QemuDriver {
                     "invalid argument: the QMP command is not JSON ({err}); give an object such as {{\"execute\":\"query-status\"}}, or use --hmp"
                 ))
             })?;
-            if !v.is_object() {
+            let Some(obj) = v.as_object() else {
                 return Err(Error::invalid_arg(
                     "invalid argument: a QMP command must be a JSON object",
                 ));
-            }
-            command.to_string()
+            };
+            // Like libvirt ("id":"libvirt-N"), the command carries an id that QEMU
+            // echoes in the reply; the caller's own id is kept.
+            let mut obj = obj.clone();
+            obj.entry("id").or_insert_with(|| {
+                serde_json::Value::String(format!("oxvirt-{}", std::process::id()))
+            });
+            serde_json::Value::Object(obj).to_string()
         };
         self.log_domain(
             &e.name,
