@@ -77,7 +77,8 @@ TRACE_DOMAIN = """<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/dom
 """
 
 
-def count_in(path, needle="monitor_qmp_cmd_in_band"):
+def count_in(path, needle=":monitor_qmp_cmd_in_band "):
+    """Trace lines (`PID@TIME:monitor_qmp_cmd_in_band "ID"`), not the argv line."""
     try:
         with open(path, errors="replace") as f:
             return f.read().count(needle)
