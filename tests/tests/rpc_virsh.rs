@@ -1,0 +1,294 @@
+//! End-to-end: stock `virsh` (libvirt-clients 9.0, no libvirt daemon) drives a real
+//! `oxvirtd` over `qemu+unix:///system?socket=PATH`, and raw sockets feed it bad input.
+//!
+//! Tests named `boot_*` boot the real test guest under TCG (see `.config/nextest.toml`).
+
+mod rpc_common;
+
+use rpc_common::{wait_until, Daemon};
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn rpc_virsh_host_and_definition_commands() {
+    let d = Daemon::start();
+    let v = d.ok(&["version"]);
+    assert!(v.contains("Using API: QEMU 9.0.0"), "{v}");
+    assert!(v.contains("Running hypervisor: QEMU "), "{v}");
+
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(d.ok(&["hostname"]).trim(), host.trim());
+
+    let n = d.ok(&["nodeinfo"]);
+    assert!(n.contains("CPU model:           x86_64"), "{n}");
+    assert!(n.contains("Memory size:"), "{n}");
+
+    let caps = d.ok(&["capabilities"]);
+    assert!(caps.contains("<capabilities>"), "{caps}");
+    assert!(caps.contains("<arch>x86_64</arch>"), "{caps}");
+
+    let empty = d.ok(&["list", "--all"]);
+    assert!(!empty.contains("demo"), "{empty}");
+
+    let xml = d.write("demo.xml", &d.domain_xml("demo"));
+    assert!(d
+        .ok(&["define", &xml])
+        .contains("Domain 'demo' defined from"));
+    let list = d.ok(&["list", "--all"]);
+    assert!(
+        list.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["-", "demo", "shut", "off"]),
+        "{list}"
+    );
+    let info = d.ok(&["dominfo", "demo"]);
+    assert!(info.contains("Id:             -"), "{info}");
+    assert!(info.contains("State:          shut off"), "{info}");
+    assert!(info.contains("Persistent:     yes"), "{info}");
+    assert!(info.contains("OS Type:        hvm"), "{info}");
+    assert_eq!(d.ok(&["domstate", "demo"]).trim(), "shut off");
+    let dump = d.ok(&["dumpxml", "demo"]);
+    assert!(dump.starts_with("<domain type='qemu'>"), "{dump}");
+    assert!(dump.contains("<name>demo</name>"), "{dump}");
+
+    // Lookup by uuid agrees with lookup by name.
+    let uuid = d.ok(&["domuuid", "demo"]).trim().to_string();
+    assert_eq!(d.ok(&["domname", &uuid]).trim(), "demo");
+
+    let argv = d.ok(&["domxml-to-native", "qemu-argv", &xml]);
+    assert!(argv.contains("qemu-system-x86_64"), "{argv}");
+    assert!(argv.contains("-name guest=demo"), "{argv}");
+
+    // Errors come back with libvirt's codes and messages.
+    let missing = d.virsh(&["dominfo", "no-such-domain"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing
+            .stderr
+            .contains("error: failed to get domain 'no-such-domain'"),
+        "{}",
+        missing.stderr
+    );
+
+    // The read-only socket reads but refuses changes.
+    let ro = d.virsh_on(&d.ro_uri(), &["list", "--all"]);
+    assert_eq!(ro.code, 0, "{}", ro.stderr);
+    assert!(ro.stdout.contains("demo"));
+    let ro = d.virsh_on(&d.ro_uri(), &["undefine", "demo"]);
+    assert_eq!(ro.code, 1);
+    assert!(
+        ro.stderr.contains("read only access prevents"),
+        "{}",
+        ro.stderr
+    );
+    // So does a read-only connection on the read-write socket (virsh -r).
+    let ro = d.virsh(&["-r", "undefine", "demo"]);
+    assert_eq!(ro.code, 1, "{}", ro.stdout);
+
+    assert!(d
+        .ok(&["undefine", "demo"])
+        .contains("Domain 'demo' has been undefined"));
+    assert!(!d.ok(&["list", "--all"]).contains("demo"));
+}
+
+#[test]
+fn boot_rpc_virsh_lifecycle_and_events() {
+    let d = Daemon::start();
+    // Another client listens to every event.
+    let events_path = d.path().join("events.txt");
+    let mut listener = Command::new("virsh")
+        .arg("-c")
+        .arg(d.uri())
+        .args(["event", "--all", "--loop"])
+        .stdout(std::fs::File::create(&events_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let events = || std::fs::read_to_string(&events_path).unwrap_or_default();
+    // Wait for the listener to be registered: define until it hears "Defined".
+    let xml = d.write("demo.xml", &d.domain_xml("demo"));
+    std::thread::sleep(Duration::from_millis(500));
+    d.ok(&["define", &xml]);
+    assert!(
+        wait_until(Duration::from_secs(10), || events().contains("Defined")),
+        "no Defined event: {}",
+        events()
+    );
+
+    assert!(d.ok(&["start", "demo"]).contains("Domain 'demo' started"));
+    let info = d.ok(&["dominfo", "demo"]);
+    let id: i32 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Id:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{info}"));
+    assert!(id > 0, "{info}");
+    assert!(info.contains("State:          running"), "{info}");
+    // Lookups by id, name and uuid agree; the id is stable.
+    assert_eq!(d.ok(&["domname", &id.to_string()]).trim(), "demo");
+    assert_eq!(d.ok(&["domid", "demo"]).trim(), id.to_string());
+    let list = d.ok(&["list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == [id.to_string().as_str(), "demo", "running"]),
+        "{list}"
+    );
+    assert_eq!(d.ok(&["domstate", "demo"]).trim(), "running");
+    let live = d.ok(&["dumpxml", "demo"]);
+    assert!(
+        live.contains(&format!("<domain type='qemu' id='{id}'>")),
+        "{live}"
+    );
+
+    let qmp = d.ok(&[
+        "qemu-monitor-command",
+        "demo",
+        "--pretty",
+        r#"{"execute":"query-status"}"#,
+    ]);
+    assert!(qmp.contains("\"status\": \"running\""), "{qmp}");
+
+    assert!(d
+        .ok(&["suspend", "demo"])
+        .contains("Domain 'demo' suspended"));
+    assert_eq!(d.ok(&["domstate", "demo"]).trim(), "paused");
+    assert!(d.ok(&["resume", "demo"]).contains("Domain 'demo' resumed"));
+    assert_eq!(d.ok(&["domstate", "demo"]).trim(), "running");
+
+    // The read-only socket refuses destroy.
+    let ro = d.virsh_on(&d.ro_uri(), &["destroy", "demo"]);
+    assert_eq!(ro.code, 1, "{}", ro.stdout);
+    assert!(
+        ro.stderr
+            .contains("read only access prevents virDomainDestroy"),
+        "{}",
+        ro.stderr
+    );
+    assert_eq!(d.ok(&["domstate", "demo"]).trim(), "running");
+
+    assert!(d
+        .ok(&["destroy", "demo"])
+        .contains("Domain 'demo' destroyed"));
+    assert!(d.ok(&["dominfo", "demo"]).contains("Id:             -"));
+    assert!(d.ok(&["undefine", "demo"]).contains("has been undefined"));
+
+    let want = [
+        "event 'lifecycle' for domain 'demo': Defined Added",
+        "event 'lifecycle' for domain 'demo': Started Booted",
+        "event 'lifecycle' for domain 'demo': Suspended Paused",
+        "event 'lifecycle' for domain 'demo': Resumed Unpaused",
+        "event 'lifecycle' for domain 'demo': Stopped Destroyed",
+        "event 'lifecycle' for domain 'demo': Undefined Removed",
+    ];
+    let ok = wait_until(Duration::from_secs(10), || {
+        events().contains("Undefined Removed")
+    });
+    let _ = listener.kill();
+    let _ = listener.wait();
+    let got: Vec<String> = events()
+        .lines()
+        .filter(|l| l.starts_with("event "))
+        .map(String::from)
+        .collect();
+    assert!(ok, "events: {got:?}");
+    assert_eq!(got, want);
+}
+
+/// Send raw bytes as one client; returns what the server sent back before closing or
+/// a 2 s silence.
+fn raw_exchange(sock: &std::path::Path, bytes: &[u8]) -> Vec<u8> {
+    let mut s = UnixStream::connect(sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let _ = s.write_all(bytes);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+fn frame(prog: u32, proc_: i32, serial: u32, payload: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&((28 + payload.len()) as u32).to_be_bytes());
+    for w in [prog, 1, proc_ as u32, 0, serial, 0] {
+        v.extend_from_slice(&w.to_be_bytes());
+    }
+    v.extend_from_slice(payload);
+    v
+}
+
+/// (status, error code) of the first reply in `bytes`.
+fn reply_status(bytes: &[u8]) -> Option<(u32, i32)> {
+    if bytes.len() < 32 {
+        return None;
+    }
+    let w = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let status = w(24);
+    let code = if status == 1 && bytes.len() >= 32 {
+        w(28) as i32
+    } else {
+        0
+    };
+    Some((status, code))
+}
+
+#[test]
+fn rpc_bad_input_gets_errors_and_the_daemon_keeps_serving() {
+    let d = Daemon::start();
+    let sock = d.socket();
+    const REMOTE: u32 = 0x2000_8086;
+
+    // Shorter than a header, and longer than 32 MiB: the connection is closed.
+    assert!(raw_exchange(&sock, &[0, 0, 0, 8, 1, 2, 3, 4]).is_empty());
+    assert!(raw_exchange(&sock, &[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]).is_empty());
+    // Garbage type in the header: closed.
+    let mut bad = frame(REMOTE, 66, 0, &[]);
+    bad[16] = 0x55;
+    assert!(raw_exchange(&sock, &bad).is_empty());
+
+    // Unknown program, unknown procedure: VIR_ERR_RPC (39).
+    assert_eq!(
+        reply_status(&raw_exchange(&sock, &frame(0x1234_5678, 1, 0, &[]))),
+        Some((1, 39))
+    );
+    assert_eq!(
+        reply_status(&raw_exchange(&sock, &frame(REMOTE, 9999, 0, &[]))),
+        Some((1, 39))
+    );
+    // A call before CONNECT_OPEN: internal error "connection not open".
+    assert_eq!(
+        reply_status(&raw_exchange(&sock, &frame(REMOTE, 3, 0, &[]))),
+        Some((1, 1))
+    );
+    // Truncated / garbage XDR arguments: an RPC error reply, not a crash.
+    let mut open = frame(REMOTE, 1, 0, &[0, 0, 0, 1, 0, 0, 0, 14]);
+    open.extend_from_slice(b"qem");
+    open[3] = open.len() as u8;
+    assert_eq!(reply_status(&raw_exchange(&sock, &open)), Some((1, 39)));
+    // AUTH_LIST works without opening.
+    assert_eq!(
+        reply_status(&raw_exchange(&sock, &frame(REMOTE, 66, 0, &[]))),
+        Some((0, 0))
+    );
+    // A keepalive PING is answered with PONG.
+    let mut ping = frame(0x6b65_6570, 1, 0, &[]);
+    ping[19] = 2; // MESSAGE
+    let pong = raw_exchange(&sock, &ping);
+    assert!(pong.len() >= 28 && pong[15] == 2, "{pong:?}");
+    // A client vanishing mid-message.
+    {
+        let mut s = UnixStream::connect(&sock).unwrap();
+        s.write_all(&[0, 0, 1, 0, 0x20, 0, 0x80]).unwrap();
+    }
+
+    // Everyone else is still served.
+    assert!(d.ok(&["hostname"]).trim().len() > 0);
+    assert!(d.ok(&["list", "--all"]).contains("Name"));
+}
