@@ -289,6 +289,6 @@ fn rpc_bad_input_gets_errors_and_the_daemon_keeps_serving() {
     }
 
     // Everyone else is still served.
-    assert!(d.ok(&["hostname"]).trim().len() > 0);
+    assert!(!d.ok(&["hostname"]).trim().is_empty());
     assert!(d.ok(&["list", "--all"]).contains("Name"));
 }
