@@ -114,8 +114,9 @@ fn run(args: Args) -> std::result::Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let server = Server::new(conn, instance);
+    server.prime_events();
     rt.block_on(async move {
-        let server = Server::new(conn, instance);
         // Read-write: the daemon's own uid (and root); SO_PEERCRED on every connection.
         let rw_uids = if uid == 0 { vec![0] } else { vec![uid] };
         let rw = bind(&rw_path, 0o700)?;

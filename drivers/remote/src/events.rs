@@ -1,9 +1,10 @@
 //! Domain lifecycle events for the daemon: a watcher that turns changes in the driver's
 //! domain list into libvirt lifecycle events, fanned out to every client connection.
 //!
-//! Design: the watcher polls `Connection::list` (all domains) every `period` and after
-//! every state-changing call the server handles (a "poke", so events for its own
-//! operations arrive at once), and diffs the result against the previous snapshot.
+//! Design: [`EventBus::refresh`] lists all domains (`Connection::list`) and diffs the
+//! result against the previous snapshot. The watcher calls it every `period`; the server
+//! calls it after every state-changing call it handles, before replying, so a client's
+//! own operations are never missed however fast they follow each other.
 //! Polling also catches what the daemon did not cause: a guest powering itself off,
 //! another process (the embedded CLI) starting or destroying a VM. A redefinition of an
 //! existing domain is invisible to the diff, so the server emits `DEFINED_UPDATED`
@@ -13,8 +14,9 @@ use crate::protocol::{lifecycle as lc, RemoteDomain};
 use oxvirt_core::driver::{Connection, DomainState, DomainSummary, ListFilter, StateReason};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::broadcast;
 
 /// One lifecycle event, before it is addressed to a client's callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,11 +35,13 @@ pub fn remote_domain(s: &DomainSummary) -> RemoteDomain {
     }
 }
 
-/// Sender side shared by the server and the watcher.
+type Snapshot = HashMap<uuid::Uuid, DomainSummary>;
+
+/// Sender side shared by the server and the watcher, with the last snapshot.
 #[derive(Clone)]
 pub struct EventBus {
     pub tx: broadcast::Sender<DomainEvent>,
-    pub poke: Arc<Notify>,
+    last: Arc<Mutex<Option<Snapshot>>>,
 }
 
 impl Default for EventBus {
@@ -51,11 +55,25 @@ impl EventBus {
         let (tx, _) = broadcast::channel(1024);
         EventBus {
             tx,
-            poke: Arc::new(Notify::new()),
+            last: Arc::new(Mutex::new(None)),
         }
     }
     pub fn emit(&self, ev: DomainEvent) {
         let _ = self.tx.send(ev);
+    }
+    /// List the domains now and emit the events since the last snapshot (blocking).
+    pub fn refresh(&self, conn: &dyn Connection) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(now) = snapshot(conn) else {
+            return;
+        };
+        if let Some(prev) = last.as_ref() {
+            for ev in diff(prev, &now) {
+                tracing::debug!(?ev, "lifecycle event");
+                self.emit(ev);
+            }
+        }
+        *last = Some(now);
     }
 }
 
@@ -149,7 +167,7 @@ fn paused_by_user(s: &DomainSummary) -> bool {
     s.state == DomainState::Paused && s.reason != StateReason::StartingUp
 }
 
-fn snapshot(conn: &dyn Connection) -> Option<HashMap<uuid::Uuid, DomainSummary>> {
+fn snapshot(conn: &dyn Connection) -> Option<Snapshot> {
     let all = ListFilter {
         active: true,
         inactive: true,
@@ -165,30 +183,10 @@ fn snapshot(conn: &dyn Connection) -> Option<HashMap<uuid::Uuid, DomainSummary>>
 
 /// Run the watcher until the runtime shuts down.
 pub async fn watch(conn: Arc<dyn Connection>, bus: EventBus, period: Duration) {
-    let c = conn.clone();
-    let mut prev = tokio::task::spawn_blocking(move || snapshot(&*c))
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(period) => {}
-            _ = bus.poke.notified() => {}
-        }
-        let c = conn.clone();
-        let Some(now) = tokio::task::spawn_blocking(move || snapshot(&*c))
-            .await
-            .ok()
-            .flatten()
-        else {
-            continue;
-        };
-        for ev in diff(&prev, &now) {
-            tracing::debug!(?ev, "lifecycle event");
-            bus.emit(ev);
-        }
-        prev = now;
+        let (c, b) = (conn.clone(), bus.clone());
+        let _ = tokio::task::spawn_blocking(move || b.refresh(&*c)).await;
+        tokio::time::sleep(period).await;
     }
 }
 

@@ -129,6 +129,11 @@ impl Server {
         })
     }
 
+    /// Take the first domain snapshot for events (blocking; call before serving).
+    pub fn prime_events(&self) {
+        self.bus.refresh(&*self.conn);
+    }
+
     /// Start the lifecycle-event watcher (see [`crate::events`]) on the current runtime.
     pub fn spawn_event_watcher(self: &Arc<Self>, period: std::time::Duration) {
         tokio::spawn(crate::events::watch(
@@ -417,14 +422,14 @@ impl Server {
                         detail: crate::protocol::lifecycle::DEFINED_UPDATED,
                     });
                 }
-                self.bus.poke.notify_one();
+                self.bus.refresh(&*self.conn);
                 ret(|e| remote_domain(&s).encode(e))
             }
             p::DOMAIN_CREATE_XML => {
                 let xml = d.string()?;
                 let _flags = d.u32()?;
                 let s = conn.create_xml(&xml)?;
-                self.bus.poke.notify_one();
+                self.bus.refresh(&*self.conn);
                 ret(|e| remote_domain(&s).encode(e))
             }
             p::DOMAIN_LOOKUP_BY_NAME => {
@@ -487,7 +492,7 @@ impl Server {
         let conn = &*self.conn;
         let dom = RemoteDomain::decode(d)?;
         let k = key(&dom);
-        let changed = || self.bus.poke.notify_one();
+        let changed = || self.bus.refresh(&*self.conn);
         match proc_ {
             p::DOMAIN_CREATE => {
                 conn.start(&k)?;
