@@ -4,6 +4,7 @@ use clap::Parser;
 
 // Link the built-in drivers so they register themselves.
 use oxvirt_driver_qemu as _;
+use oxvirt_driver_remote as _;
 
 fn main() {
     tracing_subscriber::fmt()

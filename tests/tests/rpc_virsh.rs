@@ -292,3 +292,61 @@ fn rpc_bad_input_gets_errors_and_the_daemon_keeps_serving() {
     assert!(!d.ok(&["hostname"]).trim().is_empty());
     assert!(d.ok(&["list", "--all"]).contains("Name"));
 }
+
+/// Our own CLI as an RPC client (`oxvirt -c qemu+unix:///system?socket=...`).
+fn oxvirt(uri: &str, args: &[&str]) -> rpc_common::Out {
+    let out = Command::new(rpc_common::bin("oxvirt"))
+        .arg("-c")
+        .arg(uri)
+        .args(args)
+        .output()
+        .unwrap();
+    rpc_common::Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn boot_rpc_oxvirt_cli_through_oxvirtd() {
+    let d = Daemon::start();
+    let uri = d.uri();
+    let ok = |args: &[&str]| {
+        let o = oxvirt(&uri, args);
+        assert_eq!(o.code, 0, "oxvirt {args:?}: {}{}", o.stdout, o.stderr);
+        o.stdout
+    };
+    assert!(ok(&["version"]).contains("Running hypervisor: QEMU "));
+    let xml = d.write("cli.xml", &d.domain_xml("cli"));
+    assert!(ok(&["define", &xml]).contains("Domain 'cli' defined"));
+    assert!(ok(&["list", "--all"]).contains("cli"));
+    assert!(ok(&["start", "cli"]).contains("Domain 'cli' started"));
+    let id = ok(&["domid", "cli"]).trim().to_string();
+    assert!(id.parse::<u32>().unwrap() > 0);
+    // virsh sees the same id.
+    assert_eq!(d.ok(&["domid", "cli"]).trim(), id);
+    assert_eq!(
+        ok(&["domstate", "--reason", "cli"]).trim(),
+        "running (booted)"
+    );
+    assert!(ok(&["dominfo", "cli"]).contains("State:          running"));
+    assert!(ok(&["dumpxml", "cli"]).contains(&format!("id='{id}'")));
+    ok(&["suspend", "cli"]);
+    assert_eq!(ok(&["domstate", "cli"]).trim(), "paused");
+    ok(&["resume", "cli"]);
+    let ro = oxvirt(&d.ro_uri(), &["destroy", "cli"]);
+    assert_eq!(ro.code, 1);
+    assert!(
+        ro.stderr.contains("read only access prevents"),
+        "{}",
+        ro.stderr
+    );
+    ok(&["destroy", "cli"]);
+    assert_eq!(ok(&["domstate", "cli"]).trim(), "shut off");
+    let missing = oxvirt(&uri, &["dominfo", "nope"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("failed to get domain 'nope'"));
+    ok(&["undefine", "cli"]);
+    assert!(!ok(&["list", "--all"]).contains("cli"));
+}

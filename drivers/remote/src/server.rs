@@ -385,6 +385,31 @@ impl Server {
                     e.string(&out);
                 })
             }
+            p::CONNECT_DOMAIN_XML_FROM_NATIVE => {
+                let format = d.string()?;
+                let native = d.string()?;
+                let _flags = d.u32()?;
+                let out = conn.xml_from_native(&format, &native)?;
+                ret(|e| {
+                    e.string(&out);
+                })
+            }
+            p::CONNECT_GET_DOMAIN_CAPABILITIES => {
+                let emulator = d.opt_string()?;
+                let arch = d.opt_string()?;
+                let machine = d.opt_string()?;
+                let virttype = d.opt_string()?;
+                let _flags = d.u32()?;
+                let out = conn.domain_capabilities(
+                    emulator.as_deref(),
+                    arch.as_deref(),
+                    machine.as_deref(),
+                    virttype.as_deref(),
+                )?;
+                ret(|e| {
+                    e.string(&out);
+                })
+            }
             p::NODE_GET_SECURITY_MODEL => ret(|e| {
                 e.var_chars("none").var_chars("0");
             }),
@@ -705,6 +730,8 @@ const KNOWN: &[i32] = &[
     p::DOMAIN_GET_SECURITY_LABEL,
     p::NODE_GET_SECURITY_MODEL,
     p::CONNECT_DOMAIN_XML_TO_NATIVE,
+    p::CONNECT_DOMAIN_XML_FROM_NATIVE,
+    p::CONNECT_GET_DOMAIN_CAPABILITIES,
     p::CONNECT_IS_SECURE,
     p::DOMAIN_IS_ACTIVE,
     p::DOMAIN_IS_PERSISTENT,
