@@ -447,3 +447,56 @@ fn boot_rpc_oxvirt_cli_against_real_libvirtd() {
         std::panic::resume_unwind(e);
     }
 }
+
+#[test]
+fn rpc_socket_modes_and_session_instance() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // System instance: read-write 0700, read-only 0777; it serves qemu:///system only.
+    let d = Daemon::start();
+    assert_eq!(mode(&d.socket()), 0o700);
+    assert_eq!(mode(&d.ro_socket()), 0o777);
+    let wrong = d.virsh_on(
+        &format!("qemu+unix:///session?socket={}", d.socket().display()),
+        &["list"],
+    );
+    assert_eq!(wrong.code, 1);
+    assert!(
+        wrong.stderr.contains("this oxvirtd serves qemu:///system"),
+        "{}",
+        wrong.stderr
+    );
+
+    // Session instance: sockets under $XDG_RUNTIME_DIR/oxvirt, no read-only socket.
+    let dir = tempfile::Builder::new()
+        .prefix("oxs")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let mut child = Command::new(rpc_common::bin("oxvirtd"))
+        .arg("--session")
+        .arg("--root")
+        .arg(dir.path().join("root"))
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let sock = dir.path().join("oxvirt/oxvirt-sock");
+    let up = wait_until(Duration::from_secs(20), || sock.exists());
+    let uri = format!("qemu+unix:///session?socket={}", sock.display());
+    let out = Command::new("virsh")
+        .args(["-c", &uri, "list", "--all"])
+        .output()
+        .unwrap();
+    let ro_exists = dir.path().join("oxvirt/oxvirt-sock-ro").exists();
+    let sock_mode = if up { mode(&sock) } else { 0 };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(up, "the session oxvirtd did not create {}", sock.display());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!ro_exists);
+    assert_eq!(sock_mode, 0o700);
+}
