@@ -24,7 +24,11 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, Notify, Semaphore};
+
+/// Calls one client may have in flight (libvirtd's `max_client_requests` is 5); at the
+/// limit the reader stops reading that client until a call finishes.
+pub const MAX_CALLS_PER_CLIENT: usize = 32;
 
 /// Which daemon instance this is; decides the URI clients may open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +209,7 @@ impl Server {
             writer_client.closing.notify_one();
         });
         let events = tokio::spawn(forward_events(client.clone(), self.bus.tx.subscribe()));
+        let in_flight = Arc::new(Semaphore::new(MAX_CALLS_PER_CLIENT));
 
         loop {
             let frame = tokio::select! {
@@ -237,9 +242,13 @@ impl Server {
                 tracing::debug!(?h, "ignoring a non-call message");
                 continue;
             }
+            let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                break;
+            };
             let me = self.clone();
             let c = client.clone();
             tokio::task::spawn_blocking(move || {
+                let _permit = permit;
                 let reply = me.dispatch(&c, &h, &payload);
                 let _ = c.tx.send(Out::Frame(reply));
                 if h.prog == packet::PROG_REMOTE && h.proc_ == p::CONNECT_CLOSE {
