@@ -125,15 +125,15 @@ def main():
             res["lv"].append(run_sequence(lv_uri, xmls["lv"]))
         print(f"virsh {subprocess.run(['virsh', '--version'], capture_output=True, text=True).stdout.strip()}, "
               f"{a.n} rounds, median seconds per step (wall time of one virsh process)")
-        print(f"{'step':<22} {'oxvirtd':>9} {'libvirtd':>9} {'ratio':>7}")
+        print(f"{'step':<28} {'oxvirtd':>9} {'libvirtd':>9} {'ratio':>7}")
         tot_o = tot_l = 0.0
         for step in res["ox"][0]:
             mo = statistics.median(r[step] for r in res["ox"])
             ml = statistics.median(r[step] for r in res["lv"])
             tot_o += mo
             tot_l += ml
-            print(f"{step:<22} {mo:9.3f} {ml:9.3f} {mo / ml:7.2f}")
-        print(f"{'total':<22} {tot_o:9.3f} {tot_l:9.3f} {tot_o / tot_l:7.2f}")
+            print(f"{step:<28} {mo:9.3f} {ml:9.3f} {mo / ml:7.2f}")
+        print(f"{'total':<28} {tot_o:9.3f} {tot_l:9.3f} {tot_o / tot_l:7.2f}")
     finally:
         for p in procs:
             p.terminate()
