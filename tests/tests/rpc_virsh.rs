@@ -500,3 +500,56 @@ fn rpc_socket_modes_and_session_instance() {
     assert!(!ro_exists);
     assert_eq!(sock_mode, 0o700);
 }
+
+/// Events for changes oxvirtd did not make: a start by another process (the embedded
+/// CLI on the same root) and a guest that powers itself off.
+#[test]
+fn boot_rpc_events_for_changes_made_elsewhere() {
+    let d = Daemon::start();
+    let events_path = d.path().join("events.txt");
+    let mut listener = Command::new("virsh")
+        .arg("-c")
+        .arg(d.uri())
+        .args(["event", "--all", "--loop"])
+        .stdout(std::fs::File::create(&events_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let events = || std::fs::read_to_string(&events_path).unwrap_or_default();
+    let xml = d.domain_xml("off").replace(
+        oxvirt_tests::GUEST_CMDLINE,
+        oxvirt_tests::GUEST_CMDLINE_POWEROFF,
+    );
+    let xml = d.write("off.xml", &xml);
+    std::thread::sleep(Duration::from_millis(500));
+    d.ok(&["define", &xml]);
+    assert!(
+        wait_until(Duration::from_secs(10), || events().contains("Defined")),
+        "{}",
+        events()
+    );
+    // Started by another process, not through oxvirtd.
+    let embed = format!("qemu:///embed?root={}", d.root().display());
+    let o = oxvirt(&embed, &["start", "off"]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let seen = wait_until(Duration::from_secs(120), || {
+        events().contains("Stopped Shutdown")
+    });
+    let _ = listener.kill();
+    let _ = listener.wait();
+    let got: Vec<String> = events()
+        .lines()
+        .filter(|l| l.starts_with("event "))
+        .map(String::from)
+        .collect();
+    assert!(seen, "{got:?}");
+    assert_eq!(
+        got,
+        [
+            "event 'lifecycle' for domain 'off': Defined Added",
+            "event 'lifecycle' for domain 'off': Started Booted",
+            "event 'lifecycle' for domain 'off': Shutdown Finished",
+            "event 'lifecycle' for domain 'off': Stopped Shutdown",
+        ]
+    );
+}
