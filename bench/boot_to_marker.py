@@ -31,6 +31,7 @@ def wait_marker(path, timeout=120.0):
 def domain_xml(name, kernel, initrd, serial):
     return f"""<domain type='qemu'>
   <name>{name}</name>
+  <uuid>0e0e0e0e-0000-4000-8000-00000000b007</uuid>
   <memory unit='MiB'>256</memory>
   <vcpu>1</vcpu>
   <os>

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use oxvirt_core::driver::{Connection, DomainKey, ListFilter, XmlFlags};
 use oxvirt_core::Error;
 use std::io::Write;
+use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(name = "oxvirt", version, about = "virsh-compatible client for oxvirt")]
@@ -128,9 +129,30 @@ fn lookup(conn: &dyn Connection, arg: &str) -> Result<oxvirt_core::driver::Domai
     }
 }
 
+/// Where the CLI loads plugins from for `uri`: for `qemu:///embed?root=DIR`, `plugin_dir`
+/// of `DIR/etc/qemu.toml` (none when unset or when the file does not load: opening the
+/// root reports that); for any other URI, `$OXVIRT_PLUGIN_DIR`, else
+/// `/usr/lib/oxvirt/plugins`.
+pub fn plugin_dir_for(uri: &str) -> Option<PathBuf> {
+    let parsed = oxvirt_core::uri::ConnectUri::parse(uri).ok()?;
+    if parsed.driver == "qemu" && parsed.path == "embed" {
+        let root = PathBuf::from(parsed.param("root")?);
+        let cfg = oxvirt_config::QemuConfig::load_or_default(&root.join("etc/qemu.toml")).ok()?;
+        return cfg.plugin_dir;
+    }
+    Some(oxvirt_plugin_abi::loader::default_plugin_dir())
+}
+
 /// Run one verb; returns what to print on stdout.
 pub fn run(cli: &Cli) -> Result<String, Failure> {
     let uri = cli.connect.clone().unwrap_or_else(default_uri);
+    if let Some(dir) = plugin_dir_for(&uri) {
+        // Driver plugins join the registry; a file that fails to load is a warning
+        // (and an error only when the URI or backend it might have served is used).
+        for e in oxvirt_plugin_abi::loader::install_driver_plugins(&dir) {
+            eprintln!("warning: {e}");
+        }
+    }
     let conn = oxvirt_core::registry::open(&uri).map_err(|e| {
         Failure(vec![
             "failed to connect to the hypervisor".into(),

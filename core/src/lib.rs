@@ -10,6 +10,7 @@ pub mod domain;
 pub mod driver;
 pub mod error;
 pub mod registry;
+pub mod security;
 pub mod uri;
 
 pub use error::{Error, ErrorCode, ErrorDomain, Result};

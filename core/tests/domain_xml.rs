@@ -240,3 +240,75 @@ fn snapshot_qemu_namespace_live() {
     d.id = Some(5);
     insta::assert_snapshot!(format_domain_xml(&d, FormatOptions { live: true }));
 }
+
+/// Real `virt-install --print-xml` output and libvirt 9's `dumpxml` of it (see
+/// `tests/tools/virt-install-fixtures.sh`).
+#[test]
+fn virt_install_and_dumpxml_fixtures_parse_as_written() {
+    let d = parse_fixture("virt-install-q35-vnc.xml");
+    let md = d.metadata.as_ref().unwrap();
+    assert_eq!(md.elements.len(), 1);
+    assert!(md.elements[0].starts_with(
+        "<libosinfo:libosinfo xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">"
+    ));
+    assert_eq!(
+        d.devices
+            .controllers
+            .iter()
+            .filter(|c| c.model.as_deref() == Some("pcie-root-port"))
+            .count(),
+        14
+    );
+
+    let d = parse_fixture("dumpxml-virt-install-q35-spice.xml");
+    let port = &d.devices.controllers[3];
+    assert_eq!(port.model_name.as_deref(), Some("pcie-root-port"));
+    let t = port.target.as_ref().unwrap();
+    assert_eq!((t.chassis, t.port.as_deref()), (Some(2), Some("0x11")));
+    assert_eq!(d.devices.graphics[0].graphics_type, "spice");
+    assert_eq!(
+        d.devices.graphics[0].image_compression.as_deref(),
+        Some("off")
+    );
+    assert_eq!(d.devices.sounds[0].model, "ich9");
+    assert!(d.devices.sounds[0].address.is_some());
+    assert_eq!(d.devices.audios[0].audio_type, "spice");
+    assert_eq!(d.devices.redirdevs.len(), 2);
+    assert!(d.devices.memballoon.as_ref().unwrap().address.is_some());
+    assert!(d.devices.rngs[0].address.is_some());
+    assert!(d.devices.videos[0].address.is_some());
+    assert!(d.devices.inputs[0].address.is_some());
+    assert_eq!(
+        d.devices.serials[0].target_model.as_deref(),
+        Some("isa-serial")
+    );
+
+    let d = parse_fixture("dumpxml-virt-install-pc-misc.xml");
+    assert_eq!(d.os.loader_type.as_deref(), Some("pflash"));
+    assert_eq!(d.os.loader_readonly, Some(true));
+    let nv = d.os.nvram.as_ref().unwrap();
+    assert_eq!(nv.template.as_deref(), Some("/usr/share/OVMF/OVMF_VARS.fd"));
+    let cpu = d.cpu.as_ref().unwrap();
+    let topo = cpu.topology.as_ref().unwrap();
+    assert_eq!(
+        (topo.sockets, topo.dies, topo.cores, topo.threads),
+        (Some(1), Some(1), Some(2), Some(2))
+    );
+    assert_eq!(cpu.features[1].name, "vmx");
+    assert_eq!(cpu.features[1].policy.as_deref(), Some("disable"));
+    assert_eq!(d.devices.serials[0].log_append, Some(true));
+    assert_eq!(d.devices.sounds[0].model, "ac97");
+    let v = &d.devices.videos[0];
+    assert_eq!(
+        (v.model.as_str(), v.ram, v.vram, v.vgamem),
+        ("qxl", Some(65536), Some(65536), Some(16384))
+    );
+}
+
+#[test]
+fn snapshot_dumpxml_spice() {
+    insta::assert_snapshot!(format_domain_xml(
+        &parse_fixture("dumpxml-virt-install-q35-spice.xml"),
+        FormatOptions::default()
+    ));
+}

@@ -45,11 +45,10 @@ fn unsupported_devices_name_element_and_path() {
     assert_eq!(e.code, ErrorCode::ConfigUnsupported);
     for el in [
         "filesystem",
-        "sound",
         "tpm",
         "watchdog",
-        "redirdev",
         "smartcard",
+        "shmem",
         "lease",
     ] {
         assert_err(
@@ -60,8 +59,8 @@ fn unsupported_devices_name_element_and_path() {
     for el in [
         "numatune",
         "memoryBacking",
-        "metadata",
         "resource",
+        "sysinfo",
         "iothreads",
     ] {
         assert_err(
@@ -74,8 +73,24 @@ fn unsupported_devices_name_element_and_path() {
 #[test]
 fn unsupported_types_name_the_value() {
     assert_err(
-        &guest("<graphics type='spice' autoport='yes'/>", ""),
-        &["type='spice'", "<graphics>", "not supported by oxvirt yet"],
+        &guest("<graphics type='sdl'/>", ""),
+        &["type='sdl'", "<graphics>", "not supported by oxvirt yet"],
+    );
+    assert_err(
+        &guest("<sound model='sb16'/>", ""),
+        &["model='sb16'", "<sound>", "not supported by oxvirt yet"],
+    );
+    assert_err(
+        &guest("<audio id='1' type='pulseaudio'/>", ""),
+        &[
+            "type='pulseaudio'",
+            "<audio>",
+            "not supported by oxvirt yet",
+        ],
+    );
+    assert_err(
+        &guest("<redirdev bus='usb' type='tcp'/>", ""),
+        &["type='tcp'", "<redirdev>", "not supported by oxvirt yet"],
     );
     for t in ["direct", "vhostuser", "ethernet"] {
         assert_err(
@@ -115,8 +130,47 @@ fn unsupported_attributes_and_nested_elements_are_named() {
         &["element <hyperv> in <features>"],
     );
     assert_err(
-        &guest("", "<cpu mode='custom'><topology sockets='1'/></cpu>"),
-        &["element <topology> in <cpu>"],
+        &guest("", "<cpu mode='custom'><numa/></cpu>"),
+        &["element <numa> in <cpu>"],
+    );
+    assert_err(
+        &guest(
+            "",
+            "<cpu mode='custom'><topology sockets='1' clusters='2'/></cpu>",
+        ),
+        &["attribute 'clusters' of <topology>"],
+    );
+    assert_err(
+        &guest(
+            "<controller type='usb'><target chassis='1'/></controller>",
+            "",
+        ),
+        &["element <target> in <controller>"],
+    );
+    assert_err(
+        &guest(
+            "<controller type='pci' model='pcie-root-port'><target port='x'/></controller>",
+            "",
+        ),
+        &["invalid value 'x' for attribute 'port' of <target>"],
+    );
+    assert_err(
+        &guest(
+            "<memballoon model='virtio'><stats period='10'/></memballoon>",
+            "",
+        ),
+        &["element <stats> in <memballoon>"],
+    );
+    assert_err(
+        &guest(
+            "<graphics type='vnc'><image compression='off'/></graphics>",
+            "",
+        ),
+        &["element <image> in <graphics>"],
+    );
+    assert_err(
+        "<domain type='kvm'><name>g</name><memory>1</memory><os><type>hvm</type><loader secure='yes'>/x.fd</loader></os></domain>",
+        &["attribute 'secure' of <loader>"],
     );
     assert_err(
         "<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><name>g</name><memory>1</memory><os><type>hvm</type></os><qemu:override/></domain>",
@@ -390,6 +444,30 @@ fn prefixed_address_attributes_are_rejected() {
 
 #[test]
 fn error_lines_count_from_one() {
-    let e = err(&guest("\n\n<sound model='ich9'/>", ""));
+    let e = err(&guest("\n\n<tpm model='tpm-crb'/>", ""));
     assert!(e.message.contains("line 8"), "{}", e.message);
+}
+
+#[test]
+fn metadata_children_need_their_own_namespace() {
+    assert_err(
+        &guest("", "<metadata><app/></metadata>"),
+        &["element <app> in <metadata> must be in a namespace of its own"],
+    );
+    assert_err(
+        "<domain type='kvm' xmlns:a='urn:a'><name>g</name><memory>1</memory><os><type>hvm</type></os><metadata><a:x/></metadata></domain>",
+        &["declare xmlns:PREFIX='urn:a' on the element itself"],
+    );
+    // Kept verbatim, and formatted back as written.
+    let xml = guest(
+        "",
+        "<metadata><a:x xmlns:a='urn:a' k=\"v &amp; w\">\n  <a:y/>text</a:x></metadata>",
+    );
+    let d = parse_domain_xml(&xml).unwrap();
+    let out = format_domain_xml(&d, FormatOptions::default());
+    assert!(
+        out.contains("    <a:x xmlns:a='urn:a' k=\"v &amp; w\">\n  <a:y/>text</a:x>\n"),
+        "{out}"
+    );
+    assert_eq!(parse_domain_xml(&out).unwrap(), d);
 }

@@ -9,10 +9,13 @@
 //! stderr (`OXVIRT_LOG` filter, default `info`).
 
 use clap::Parser;
+// Link the built-in security backends: the hosted QEMU driver finds them by model name.
 use oxvirt_core::driver::{Connection, DomainInfo, DomainKey, DomainSummary, ListFilter, XmlFlags};
 use oxvirt_core::{ErrorCode, Result};
 use oxvirt_driver_qemu::QemuDriver;
 use oxvirt_driver_remote::server::{Instance, Server, SocketPolicy};
+use oxvirt_security_dac as _;
+use oxvirt_security_none as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

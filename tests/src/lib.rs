@@ -25,6 +25,9 @@ pub const GUEST_CMDLINE: &str = "console=ttyS0 quiet";
 /// Kernel command line for a guest that powers itself off right after the marker.
 pub const GUEST_CMDLINE_POWEROFF: &str = "console=ttyS0 quiet oxvirt.poweroff";
 
+/// Kernel command line for a guest that reboots itself right after the marker.
+pub const GUEST_CMDLINE_REBOOT: &str = "console=ttyS0 quiet oxvirt.reboot";
+
 /// The built guest: a bzImage kernel and a gzip'd newc initramfs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Guest {

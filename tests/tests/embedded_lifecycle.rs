@@ -4,7 +4,9 @@
 //! `.config/nextest.toml`). Every `oxvirt` invocation is a new process, so each step
 //! also checks that a later process finds and manages what an earlier one started.
 
-use oxvirt_tests::{guest, GUEST_CMDLINE, GUEST_CMDLINE_POWEROFF, GUEST_READY_MARKER};
+use oxvirt_tests::{
+    guest, GUEST_CMDLINE, GUEST_CMDLINE_POWEROFF, GUEST_CMDLINE_REBOOT, GUEST_READY_MARKER,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -310,6 +312,71 @@ fn boot_on_reboot_destroy_and_transient_create() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(!root.ok(&["list", "--all", "--name"]).contains("transient"));
+}
+
+fn marker_count(root: &Root, name: &str) -> usize {
+    std::fs::read_to_string(root.path().join(format!("{name}.serial")))
+        .map(|t| t.matches(GUEST_READY_MARKER).count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn boot_lifecycle_actions_restart_and_destroy() {
+    let root = Root::new();
+    // on_poweroff=restart: a guest that powers off is reset and boots again.
+    let xml = root.write(
+        "r.xml",
+        &guest_xml(
+            &root,
+            "again",
+            GUEST_CMDLINE_POWEROFF,
+            "<on_poweroff>restart</on_poweroff>",
+        ),
+    );
+    root.ok(&["define", &xml]);
+    root.ok(&["start", "again"]);
+    let deadline = Instant::now() + BOOT_TIMEOUT * 2;
+    while marker_count(&root, "again") < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        marker_count(&root, "again") >= 2,
+        "the guest booted again after powering off"
+    );
+    assert_eq!(root.state("again"), "running (booted)");
+    root.ok(&["destroy", "again"]);
+
+    // on_reboot=destroy: a guest that reboots ends shut off.
+    let xml = root.write(
+        "d.xml",
+        &guest_xml(
+            &root,
+            "noreboot",
+            GUEST_CMDLINE_REBOOT,
+            "<on_reboot>destroy</on_reboot>",
+        ),
+    );
+    root.ok(&["define", &xml]);
+    root.ok(&["start", "noreboot"]);
+    assert_eq!(
+        root.wait_state("noreboot", "shut off (shutdown)", BOOT_TIMEOUT),
+        "shut off (shutdown)"
+    );
+    assert_eq!(marker_count(&root, "noreboot"), 1);
+
+    // on_reboot=restart (the default): a rebooting guest keeps running.
+    let xml = root.write(
+        "k.xml",
+        &guest_xml(&root, "reboots", GUEST_CMDLINE_REBOOT, ""),
+    );
+    root.ok(&["define", &xml]);
+    root.ok(&["start", "reboots"]);
+    let deadline = Instant::now() + BOOT_TIMEOUT * 2;
+    while marker_count(&root, "reboots") < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(marker_count(&root, "reboots") >= 2);
+    assert_eq!(root.state("reboots"), "running (booted)");
 }
 
 #[test]

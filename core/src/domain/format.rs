@@ -37,6 +37,17 @@ pub fn format_domain_xml(dom: &Domain, opts: FormatOptions) -> String {
     if let Some(d) = &dom.description {
         w.text_el("description", &[], d);
     }
+    if let Some(md) = &dom.metadata {
+        if md.elements.is_empty() {
+            w.empty("metadata", &[]);
+        } else {
+            w.open("metadata", &[]);
+            for e in &md.elements {
+                w.raw(e);
+            }
+            w.close("metadata");
+        }
+    }
     let kib = || Some("KiB".to_owned());
     w.text_el("memory", &[("unit", kib())], &dom.memory_kib.to_string());
     if let Some(c) = dom.current_memory_kib {
@@ -70,13 +81,32 @@ pub fn format_domain_xml(dom: &Domain, opts: FormatOptions) -> String {
             ("match", cpu.match_.clone()),
             ("check", cpu.check.clone()),
         ];
-        match &cpu.model {
-            None => w.empty("cpu", &attrs),
-            Some(m) => {
-                w.open("cpu", &attrs);
+        if cpu.model.is_none() && cpu.topology.is_none() && cpu.features.is_empty() {
+            w.empty("cpu", &attrs);
+        } else {
+            w.open("cpu", &attrs);
+            if let Some(m) = &cpu.model {
                 w.text_el("model", &[("fallback", cpu.model_fallback.clone())], m);
-                w.close("cpu");
             }
+            if let Some(t) = &cpu.topology {
+                let n = |v: Option<u32>| v.map(|x| x.to_string());
+                w.empty(
+                    "topology",
+                    &[
+                        ("sockets", n(t.sockets)),
+                        ("dies", n(t.dies)),
+                        ("cores", n(t.cores)),
+                        ("threads", n(t.threads)),
+                    ],
+                );
+            }
+            for f in &cpu.features {
+                w.empty(
+                    "feature",
+                    &[("policy", f.policy.clone()), ("name", Some(f.name.clone()))],
+                );
+            }
+            w.close("cpu");
         }
     }
     if let Some(clock) = &dom.clock {
@@ -181,8 +211,24 @@ fn format_os(w: &mut W, os: &Os) {
         &[("arch", os.arch.clone()), ("machine", os.machine.clone())],
         &os.os_type,
     );
+    if let Some(l) = &os.loader {
+        w.text_el(
+            "loader",
+            &[
+                ("readonly", os.loader_readonly.map(yes_no)),
+                ("type", os.loader_type.clone()),
+            ],
+            l,
+        );
+    }
+    if let Some(nv) = &os.nvram {
+        let attrs = [("template", nv.template.clone())];
+        match &nv.path {
+            Some(p) => w.text_el("nvram", &attrs, p),
+            None => w.empty("nvram", &attrs),
+        }
+    }
     for (name, v) in [
-        ("loader", &os.loader),
         ("kernel", &os.kernel),
         ("initrd", &os.initrd),
         ("cmdline", &os.cmdline),
@@ -257,10 +303,32 @@ fn format_devices(w: &mut W, d: &Devices) {
             ("model", c.model.clone()),
             ("ports", c.ports.map(|p| p.to_string())),
         ];
-        if c.address.is_none() {
+        if c.address.is_none() && c.model_name.is_none() && c.target.is_none() && c.driver.is_none()
+        {
             w.empty("controller", &attrs);
         } else {
             w.open("controller", &attrs);
+            if let Some(n) = &c.model_name {
+                w.empty("model", &[("name", Some(n.clone()))]);
+            }
+            if let Some(t) = &c.target {
+                w.empty(
+                    "target",
+                    &[
+                        ("chassis", t.chassis.map(|x| x.to_string())),
+                        ("port", t.port.clone()),
+                        ("busNr", t.bus_nr.map(|x| x.to_string())),
+                        ("hotplug", t.hotplug.map(on_off)),
+                    ],
+                );
+            }
+            if let Some(d) = &c.driver {
+                let attrs: Vec<(&str, Option<String>)> = d
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), Some(v.clone())))
+                    .collect();
+                w.empty("driver", &attrs);
+            }
             format_address(w, &c.address);
             w.close("controller");
         }
@@ -278,24 +346,30 @@ fn format_devices(w: &mut W, d: &Devices) {
         format_chardev(w, "channel", s);
     }
     for i in &d.inputs {
-        w.empty(
-            "input",
-            &[("type", Some(i.input_type.clone())), ("bus", i.bus.clone())],
-        );
+        let attrs = [("type", Some(i.input_type.clone())), ("bus", i.bus.clone())];
+        if i.address.is_none() {
+            w.empty("input", &attrs);
+        } else {
+            w.open("input", &attrs);
+            format_address(w, &i.address);
+            w.close("input");
+        }
     }
     for g in &d.graphics {
         let attrs = [
             ("type", Some(g.graphics_type.clone())),
             ("port", g.port.map(|p| p.to_string())),
+            ("tlsPort", g.tls_port.map(|p| p.to_string())),
             ("autoport", g.autoport.map(yes_no)),
             ("listen", g.listen.clone()),
             ("keymap", g.keymap.clone()),
             ("passwd", g.passwd.clone()),
         ];
-        match &g.listen {
-            None => w.empty("graphics", &attrs),
-            Some(l) => {
-                w.open("graphics", &attrs);
+        if g.listen.is_none() && g.image_compression.is_none() {
+            w.empty("graphics", &attrs);
+        } else {
+            w.open("graphics", &attrs);
+            if let Some(l) = &g.listen {
                 w.empty(
                     "listen",
                     &[
@@ -303,9 +377,34 @@ fn format_devices(w: &mut W, d: &Devices) {
                         ("address", Some(l.clone())),
                     ],
                 );
-                w.close("graphics");
             }
+            if let Some(c) = &g.image_compression {
+                w.empty("image", &[("compression", Some(c.clone()))]);
+            }
+            w.close("graphics");
         }
+    }
+    for s in &d.sounds {
+        let attrs = [("model", Some(s.model.clone()))];
+        if s.codecs.is_empty() && s.address.is_none() {
+            w.empty("sound", &attrs);
+        } else {
+            w.open("sound", &attrs);
+            for c in &s.codecs {
+                w.empty("codec", &[("type", Some(c.clone()))]);
+            }
+            format_address(w, &s.address);
+            w.close("sound");
+        }
+    }
+    for a in &d.audios {
+        w.empty(
+            "audio",
+            &[
+                ("id", Some(a.id.to_string())),
+                ("type", Some(a.audio_type.clone())),
+            ],
+        );
     }
     for v in &d.videos {
         w.open("video", &[]);
@@ -313,15 +412,38 @@ fn format_devices(w: &mut W, d: &Devices) {
             "model",
             &[
                 ("type", Some(v.model.clone())),
+                ("ram", v.ram.map(|x| x.to_string())),
                 ("vram", v.vram.map(|x| x.to_string())),
+                ("vgamem", v.vgamem.map(|x| x.to_string())),
                 ("heads", v.heads.map(|x| x.to_string())),
                 ("primary", v.primary.map(yes_no)),
             ],
         );
+        format_address(w, &v.address);
         w.close("video");
     }
+    for r in &d.redirdevs {
+        let attrs = [
+            ("bus", Some(r.bus.clone())),
+            ("type", Some(r.redir_type.clone())),
+        ];
+        if r.address.is_none() {
+            w.empty("redirdev", &attrs);
+        } else {
+            w.open("redirdev", &attrs);
+            format_address(w, &r.address);
+            w.close("redirdev");
+        }
+    }
     if let Some(m) = &d.memballoon {
-        w.empty("memballoon", &[("model", Some(m.model.clone()))]);
+        let attrs = [("model", Some(m.model.clone()))];
+        if m.address.is_none() {
+            w.empty("memballoon", &attrs);
+        } else {
+            w.open("memballoon", &attrs);
+            format_address(w, &m.address);
+            w.close("memballoon");
+        }
     }
     for r in &d.rngs {
         w.open("rng", &[("model", Some(r.model.clone()))]);
@@ -330,6 +452,7 @@ fn format_devices(w: &mut W, d: &Devices) {
             Some(dev) => w.text_el("backend", &attrs, dev),
             None => w.empty("backend", &attrs),
         }
+        format_address(w, &r.address);
         w.close("rng");
     }
     w.close("devices");
@@ -446,16 +569,28 @@ fn format_chardev(w: &mut W, name: &str, c: &Chardev) {
     if !source.is_empty() {
         w.empty("source", &source);
     }
+    if let Some(f) = &c.log_file {
+        w.empty(
+            "log",
+            &[
+                ("file", Some(f.clone())),
+                ("append", c.log_append.map(on_off)),
+            ],
+        );
+    }
     let target = [
         ("type", c.target_type.clone()),
         ("port", c.target_port.map(|p| p.to_string())),
         ("name", c.target_name.clone()),
     ];
-    if target.iter().any(|(_, v)| v.is_some()) {
-        w.empty("target", &target);
-    }
-    if let Some(f) = &c.log_file {
-        w.empty("log", &[("file", Some(f.clone()))]);
+    match &c.target_model {
+        Some(m) => {
+            w.open("target", &target);
+            w.empty("model", &[("name", Some(m.clone()))]);
+            w.close("target");
+        }
+        None if target.iter().any(|(_, v)| v.is_some()) => w.empty("target", &target),
+        None => {}
     }
     format_address(w, &c.address);
     w.close(name);
@@ -495,6 +630,15 @@ impl W {
     fn text_el(&mut self, name: &str, attrs: &Attrs, text: &str) {
         self.start(name, attrs);
         let _ = writeln!(self.out, ">{}</{name}>", escape(text, false));
+    }
+    /// An element's source text, verbatim (continuation lines keep their own
+    /// indentation, so parsing the output gives back exactly `xml`).
+    fn raw(&mut self, xml: &str) {
+        for _ in 0..self.depth {
+            self.out.push_str("  ");
+        }
+        self.out.push_str(xml);
+        self.out.push('\n');
     }
     fn close(&mut self, name: &str) {
         self.depth = self.depth.saturating_sub(1);

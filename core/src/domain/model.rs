@@ -34,6 +34,8 @@ pub struct Domain {
     pub uuid: Uuid,
     pub title: Option<String>,
     pub description: Option<String>,
+    /// `<metadata>`: other applications' namespaced XML, kept verbatim.
+    pub metadata: Option<Metadata>,
     /// Maximum memory in KiB (`<memory>` after unit conversion).
     pub memory_kib: u64,
     /// `<currentMemory>` in KiB, when given.
@@ -55,6 +57,13 @@ pub struct Domain {
     pub qemu_capabilities: Option<QemuCapabilities>,
     /// `<pm>`: guest power management (virt-install writes both as disabled).
     pub pm: Option<Pm>,
+}
+
+/// `<metadata>`: each child element's exact source text (it declares its own
+/// namespace, as libvirt's dumpxml writes it). oxvirt never interprets it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Metadata {
+    pub elements: Vec<String>,
 }
 
 /// `<pm><suspend-to-mem enabled=..><suspend-to-disk enabled=..></pm>`.
@@ -114,6 +123,19 @@ pub struct Os {
     pub cmdline: Option<String>,
     /// `<loader>` path (firmware), when given.
     pub loader: Option<String>,
+    /// `<loader readonly='yes|no'>`.
+    pub loader_readonly: Option<bool>,
+    /// `<loader type='rom|pflash'>`.
+    pub loader_type: Option<String>,
+    /// `<nvram template=..>PATH</nvram>`.
+    pub nvram: Option<Nvram>,
+}
+
+/// `<nvram template=..>PATH</nvram>`: the UEFI variable store.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Nvram {
+    pub path: Option<String>,
+    pub template: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +175,26 @@ pub struct Cpu {
     pub check: Option<String>,
     pub model: Option<String>,
     pub model_fallback: Option<String>,
+    /// `<topology sockets= dies= cores= threads=>`.
+    pub topology: Option<CpuTopology>,
+    /// `<feature policy= name=>` in order.
+    pub features: Vec<CpuFeature>,
+}
+
+/// `<cpu><topology>`: every count is optional in the XML; libvirt fills in 1.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CpuTopology {
+    pub sockets: Option<u32>,
+    pub dies: Option<u32>,
+    pub cores: Option<u32>,
+    pub threads: Option<u32>,
+}
+
+/// `<cpu><feature policy='force|require|optional|disable|forbid' name=..>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CpuFeature {
+    pub policy: Option<String>,
+    pub name: String,
 }
 
 /// `<clock offset=..>`; the old `sync` attribute of libvirt 0.7 means the same.
@@ -215,6 +257,9 @@ pub struct Devices {
     pub videos: Vec<Video>,
     pub memballoon: Option<Memballoon>,
     pub rngs: Vec<Rng>,
+    pub sounds: Vec<Sound>,
+    pub audios: Vec<Audio>,
+    pub redirdevs: Vec<Redirdev>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -315,7 +360,23 @@ pub struct Controller {
     pub index: Option<u32>,
     pub model: Option<String>,
     pub ports: Option<u32>,
+    /// `<model name=..>` (the QEMU device of a PCI controller, e.g. `pcie-root-port`).
+    pub model_name: Option<String>,
+    /// `<target chassis= port= busNr= hotplug=>` of a PCI controller.
+    pub target: Option<ControllerTarget>,
+    /// `<driver ...>` attributes in order (queues, iothread, ...), kept verbatim.
+    pub driver: Option<Vec<(String, String)>>,
     pub address: Option<Address>,
+}
+
+/// `<controller type='pci'><target chassis= port= busNr= hotplug=>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ControllerTarget {
+    pub chassis: Option<u32>,
+    /// Written in hex by libvirt (`0x10`); kept as written.
+    pub port: Option<String>,
+    pub bus_nr: Option<u32>,
+    pub hotplug: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -340,8 +401,9 @@ pub struct Interface {
 }
 
 /// The host side of a serial port, console or channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ChardevSource {
+    #[default]
     Pty,
     /// `type='file'`: `<source path=.. append=..>`.
     File {
@@ -366,27 +428,31 @@ pub enum UnixMode {
 }
 
 /// `<serial>`, `<console>` or `<channel>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Chardev {
     pub source: ChardevSource,
     /// `<target type= port=>` for serial/console; `<target type= name=>` for channels.
     pub target_type: Option<String>,
     pub target_port: Option<u32>,
     pub target_name: Option<String>,
+    /// `<target><model name=..>` of a serial port (`isa-serial`, ...).
+    pub target_model: Option<String>,
     /// `<log file=.. append=..>`.
     pub log_file: Option<String>,
+    pub log_append: Option<bool>,
     pub address: Option<Address>,
 }
 
 /// `<input type= bus=>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Input {
     pub input_type: String,
     pub bus: Option<String>,
+    pub address: Option<Address>,
 }
 
-/// `<graphics type='vnc'>`; other types are rejected at parse time.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `<graphics type='vnc|spice'>`; other types are rejected at parse time.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Graphics {
     pub graphics_type: String,
     /// `port`: -1 (or absent with autoport) means "pick one".
@@ -396,35 +462,67 @@ pub struct Graphics {
     pub listen: Option<String>,
     pub keymap: Option<String>,
     pub passwd: Option<String>,
+    /// spice `tlsPort` (-1: pick one).
+    pub tls_port: Option<i32>,
+    /// spice `<image compression=..>`.
+    pub image_compression: Option<String>,
 }
 
-/// `<video><model type= vram= heads= primary=></video>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `<video><model type= ram= vram= vgamem= heads= primary=></video>` (sizes in KiB).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Video {
     pub model: String,
+    pub ram: Option<u64>,
     pub vram: Option<u64>,
+    pub vgamem: Option<u64>,
     pub heads: Option<u32>,
     pub primary: Option<bool>,
+    pub address: Option<Address>,
 }
 
 /// `<memballoon model=..>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Memballoon {
     /// `virtio` or `none`.
     pub model: String,
+    pub address: Option<Address>,
 }
 
 /// `<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Rng {
     pub model: String,
     pub backend_model: String,
     /// The random backend's device, e.g. `/dev/urandom`.
     pub backend_dev: Option<String>,
+    pub address: Option<Address>,
+}
+
+/// `<sound model='ich9|ich6|ac97|...'>` with optional `<codec type=..>`s.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sound {
+    pub model: String,
+    pub codecs: Vec<String>,
+    pub address: Option<Address>,
+}
+
+/// `<audio id=N type=..>`: a host audio backend (`none`, `spice`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Audio {
+    pub id: u32,
+    pub audio_type: String,
+}
+
+/// `<redirdev bus='usb' type='spicevmc'>`: USB redirection over spice.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Redirdev {
+    pub bus: String,
+    pub redir_type: String,
+    pub address: Option<Address>,
 }
 
 /// `<seclabel type= model= relabel=>` with `<label>`, `<imagelabel>`, `<baselabel>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SecLabel {
     /// `dynamic`, `static` or `none`; absent on per-disk seclabels.
     pub label_type: Option<String>,

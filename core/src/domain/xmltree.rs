@@ -41,6 +41,9 @@ pub struct Node {
     pub text: String,
     /// 1-based line of the start tag.
     pub line: usize,
+    /// Byte range of the whole element in the document, from `<` of the start tag to
+    /// `>` of the end tag (for content kept verbatim, such as `<metadata>`).
+    pub span: std::ops::Range<usize>,
 }
 
 impl Node {
@@ -140,6 +143,7 @@ pub fn parse_tree(text: &str) -> Result<Node> {
                 let (ns, _) = reader.resolve_element(e.name());
                 let mut node = start_node(&reader, text, tag_start, ns, e)?;
                 node.line = lines.line_at(text, tag_start);
+                node.span = tag_start..after;
                 if is_empty {
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(node),
@@ -150,9 +154,10 @@ pub fn parse_tree(text: &str) -> Result<Node> {
                 }
             }
             Event::End(_) => {
-                let Some(node) = stack.pop() else {
+                let Some(mut node) = stack.pop() else {
                     return Err(malformed(text, tag_start, "unexpected end tag"));
                 };
+                node.span.end = after;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(node),
                     None => root = Some(node),
@@ -252,6 +257,7 @@ fn start_node(
         children: Vec::new(),
         text: String::new(),
         line: 0,
+        span: 0..0,
     })
 }
 

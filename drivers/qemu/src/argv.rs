@@ -5,16 +5,36 @@
 //! `virsh -c qemu:///embed?root=... domxml-to-native qemu-argv`): the same option order,
 //! the same device ids (`ide0-1-0`, `virtio-disk0`, `net0`, `charserial0`, ...), the same
 //! `-blockdev` node names (`libvirt-N-storage`/`libvirt-N-format`) and JSON syntax for
-//! `-device`, `-blockdev`, `-netdev` and `-object`. What oxvirt leaves out on purpose
-//! (master key secret, memory backend object, explicit PCI addresses) is listed in the
-//! module docs of the submodules and in `build`.
+//! `-device`, `-blockdev`, `-netdev` and `-object`; key=value for `-chardev`, `-machine`.
+//!
+//! Where oxvirt differs from libvirt 9.0 on purpose:
+//! - no `-object secret` master key, no `memory-backend-ram` object (`-m` alone);
+//! - no explicit PCI `bus`/`addr` on devices: QEMU assigns slots on `pcie.0`/`pci.0` in
+//!   argument order; `<controller model='pcie-root-port'>`s are created (libvirt's
+//!   port/chassis/addr) but left empty for hotplug; only `piix3-usb-uhci` keeps `0x1.0x2`;
+//! - `acpi=off` in `-machine` instead of the deprecated `-no-acpi`;
+//! - machine aliases (`pc`, `q35`) are passed as given, not expanded to `pc-i440fx-7.2`
+//!   (needs probed capabilities; see [`QemuCaps`]);
+//! - an implicit SCSI controller is `virtio-scsi-pci` (libvirt: `lsi`);
+//! - `domxml-to-native` prints `-netdev user` for user interfaces (libvirt prints a tap
+//!   fd for every interface type); tap placeholders are numbered from fd 3;
+//! - `host-model` CPU is approximated (`host` on KVM, `max` on TCG) for lack of caps.
+//!
+//! Like libvirt 9 (and unlike older libvirt): `<boot dev>` becomes `bootindex` on the
+//! first device of each kind (no `-boot order=`), a missing `<boot>` means `hd`, memory
+//! is rounded up to a whole MiB, defaults are NIC `rtl8139`, video `cirrus`, an implicit
+//! USB controller and a virtio balloon, and `-audiodev none`, `-sandbox`,
+//! `-msg timestamp=on`, `-overcommit mem-lock=off` are always present.
 //!
 //! Submodules: [`disks`], [`chardev`], [`devices`] (net, USB, input, graphics, video,
-//! balloon, rng) and [`props`] (JSON / key=value spelling).
+//! balloon, rng), [`guest_extras`] (PCIe root ports, CPU topology/features, sound and
+//! audio, and start-time refusals of what parses but cannot run) and [`props`]
+//! (JSON / key=value spelling).
 
 pub mod chardev;
 pub mod devices;
 pub mod disks;
+pub mod guest_extras;
 pub mod props;
 
 use oxvirt_core::domain::{BootDev, ClockOffset, DiskDevice, Domain, VirtType};
@@ -117,15 +137,16 @@ pub(crate) fn is_q35(dom: &Domain) -> bool {
 
 const PATH_ENV: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Build the command line for `dom`.
+/// Build the command line for `dom` (see the module docs for libvirt differences).
 ///
-/// Differences from libvirt 9.0 on purpose: no `-object secret` master key (no secrets
-/// yet), no `memory-backend-ram` object, no explicit PCI `bus`/`addr` (QEMU assigns
-/// slots in argument order), `acpi=off` in `-machine` instead of the deprecated
-/// `-no-acpi`, machine aliases (`pc`, `q35`) are passed as given, not expanded to
-/// `pc-i440fx-7.2`.
+/// With `ctx.for_native_export == false` this may probe the host for a free VNC port
+/// (autoport). A VNC password is only announced (`password=on`); the launcher must set
+/// it over QMP (`set_password`) before `cont`. `<qemu:capabilities>` is ignored.
 pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
     validate_top(dom)?;
+    guest_extras::check_unsupported(dom)?;
+    let filled = guest_extras::with_channel_paths(dom, ctx.domain_dir);
+    let dom = filled.as_ref().unwrap_or(dom);
     let mut a = Args::default();
 
     a.opt(
@@ -147,14 +168,21 @@ pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
             VirtType::Kvm => "kvm",
         },
     );
-    a.opt("-cpu", cpu_model(dom)?);
+    a.opt(
+        "-cpu",
+        guest_extras::cpu_with_features(dom, cpu_model(dom)?)?,
+    );
     if let Some(loader) = &dom.os.loader {
         a.opt("-bios", loader.clone());
     }
     // libvirt aligns memory up to a whole MiB on x86 and passes `-m MiB`.
     a.opt("-m", dom.memory_kib.div_ceil(1024).to_string());
     a.opt("-overcommit", "mem-lock=off");
-    a.opt("-smp", smp(dom)?);
+    let smp = match guest_extras::smp_with_topology(dom)? {
+        Some(s) => s,
+        None => smp(dom)?,
+    };
+    a.opt("-smp", smp);
     a.opt("-uuid", dom.uuid.hyphenated().to_string());
     if dom.devices.graphics.is_empty() {
         a.opt("-display", "none");
@@ -191,19 +219,22 @@ pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
     }
 
     let boot = boot_indexes(dom)?;
+    guest_extras::pci_controllers(dom, &mut a)?;
     devices::controllers(dom, &mut a)?;
     disks::build(dom, &boot.disks, &mut a)?;
     devices::interfaces(dom, &boot.interfaces, ctx, &mut a)?;
     chardev::build(dom, &mut a)?;
     devices::inputs(dom, &mut a)?;
-    a.json(
-        "-audiodev",
-        &Props::new().with("id", "audio1").with("driver", "none"),
-    );
+    guest_extras::audiodev(dom, &mut a);
     devices::graphics(dom, ctx, &mut a)?;
     devices::videos(dom, &mut a)?;
+    guest_extras::sounds(dom, &mut a)?;
     devices::memballoon(dom, &mut a)?;
     devices::rngs(dom, &mut a)?;
+    // libvirt puts <qemu:arg>s after the devices, before -sandbox and -msg.
+    if let Some(cl) = &dom.qemu_commandline {
+        a.0.extend(cl.args.iter().cloned());
+    }
     a.opt(
         "-sandbox",
         "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
@@ -220,7 +251,6 @@ pub fn build(dom: &Domain, ctx: &ArgvContext<'_>) -> Result<QemuCommand> {
         ("XDG_CONFIG_HOME".to_string(), format!("{dir}/.config")),
     ];
     if let Some(cl) = &dom.qemu_commandline {
-        a.0.extend(cl.args.iter().cloned());
         for (k, v) in &cl.env {
             if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(Error::unsupported(format!(
@@ -324,7 +354,8 @@ pub(crate) struct BootIndexes {
 
 /// libvirt 9 turns `<os><boot dev=..>` into `bootindex` on the first device of each
 /// kind (index = position in the `<boot>` list), rather than `-boot order=`; per-device
-/// `<boot order>` is used as is. The two cannot be mixed.
+/// `<boot order>` is used as is. The two cannot be mixed. No boot element at all
+/// means `<boot dev='hd'/>`, so the first disk gets `bootindex` 1.
 fn boot_indexes(dom: &Domain) -> Result<BootIndexes> {
     let d = &dom.devices;
     let mut b = BootIndexes {
@@ -346,7 +377,14 @@ fn boot_indexes(dom: &Domain) -> Result<BootIndexes> {
         }
     }
     let sorted = disks::sorted_order(&d.disks);
-    for (i, dev) in dom.os.boot.iter().enumerate() {
+    // libvirt's parser makes a missing <boot> mean <boot dev='hd'/>.
+    let default_boot = [BootDev::Hd];
+    let boot_devs: &[BootDev] = if dom.os.boot.is_empty() && !per_device {
+        &default_boot
+    } else {
+        &dom.os.boot
+    };
+    for (i, dev) in boot_devs.iter().enumerate() {
         let idx = i as u32 + 1;
         match dev {
             BootDev::Hd | BootDev::Cdrom | BootDev::Fd => {

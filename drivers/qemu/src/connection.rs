@@ -6,6 +6,7 @@ use crate::argv::{self, ArgvContext};
 use crate::control::{self, CallError, LaunchSpec, Request};
 use crate::paths::{check_socket_path, RootLayout};
 use crate::process;
+use crate::security::{self, SecuritySpec};
 use crate::status::{write_atomic, Status};
 use oxvirt_config::QemuConfig;
 use oxvirt_core::domain::{format_domain_xml, parse_domain_xml, Domain, FormatOptions};
@@ -123,27 +124,36 @@ impl QemuDriver {
     /// The live status of `name`, checked against the process table: a QEMU that is gone
     /// is cleaned up after, a QEMU whose supervisor is gone is re-adopted.
     fn refresh(&self, name: &str) -> Result<Option<Status>> {
-        let path = self.layout.status(name);
-        let Some(st) = Status::read(&path)? else {
-            return Ok(None);
-        };
-        let qemu_alive = process::is_alive(st.pid, st.start_time);
-        let supervisor_alive = process::stat(st.supervisor_pid)
-            .map(|s| s.state != 'Z' && s.state != 'X')
-            .unwrap_or(false);
-        if qemu_alive && supervisor_alive {
-            return Ok(Some(st));
+        match Status::read(&self.layout.status(name))? {
+            None if !self.layout.journal(name).exists() => return Ok(None),
+            Some(st) if process::is_alive(st.pid, st.start_time) && supervisor_alive(&st) => {
+                return Ok(Some(st))
+            }
+            _ => {}
         }
         let _guard = self.lock(name)?;
-        // Re-read under the lock: another process may have acted meanwhile.
+        self.refresh_locked(name)
+    }
+
+    /// [`QemuDriver::refresh`] for a caller that holds the domain lock.
+    fn refresh_locked(&self, name: &str) -> Result<Option<Status>> {
+        let path = self.layout.status(name);
         let Some(st) = Status::read(&path)? else {
+            // A journal without a status file: a start died between labelling and QEMU,
+            // or a stop between QEMU's exit and the restore (a supervisor that is still
+            // starting holds the lock, so it is not this).
+            let journal = self.layout.journal(name);
+            if journal.exists() {
+                tracing::info!(
+                    "restoring labels of domain '{name}' left by an interrupted start or stop"
+                );
+                if let Err(e) = security::recover(&journal) {
+                    tracing::warn!("{e}");
+                }
+            }
             return Ok(None);
         };
-        if st.supervisor_pid != 0
-            && process::stat(st.supervisor_pid)
-                .map(|s| s.state != 'Z' && s.state != 'X')
-                .unwrap_or(false)
-        {
+        if supervisor_alive(&st) {
             if process::is_alive(st.pid, st.start_time) {
                 return Ok(Some(st));
             }
@@ -160,7 +170,8 @@ impl QemuDriver {
             self.adopt(name, &st)?;
             return Status::read(&path);
         }
-        // Nobody is left: clean up after the VM.
+        // Nobody is left: put the labels back, then clean up after the VM.
+        security::recover(&self.layout.journal(name))?;
         let domain = parse_domain_xml(&st.domain_xml).ok();
         if st.persistent {
             let _ = write_atomic(&self.layout.shutoff_reason(name), b"unknown");
@@ -388,6 +399,10 @@ impl QemuDriver {
             on_crash: dom.on_crash().as_str().to_string(),
             destroy_grace_seconds: self.config.destroy_grace_seconds,
             adopt: None,
+            root: self.layout.root.clone(),
+            security: SecuritySpec::from_config(&self.config),
+            journal: self.layout.journal(&dom.name),
+            lock_fd: None,
         })
     }
 
@@ -444,17 +459,28 @@ impl QemuDriver {
         }
     }
 
-    /// Start `dom` (already checked) and return its summary.
-    fn launch(&self, dom: &Domain, persistent: bool) -> Result<DomainSummary> {
-        if let Some(st) = self.refresh(&dom.name)? {
-            let _ = st;
+    /// Start `dom` (already checked) and return its summary. `lock` is the domain's lock,
+    /// held by the caller; the supervisor inherits it until QEMU runs (or the start
+    /// failed and everything is undone), so no other process sees a half-started VM.
+    fn launch(
+        &self,
+        dom: &Domain,
+        persistent: bool,
+        lock: &nix::fcntl::Flock<File>,
+    ) -> Result<DomainSummary> {
+        if self.refresh_locked(&dom.name)?.is_some() {
             return Err(Error::operation_invalid("Domain is already active"));
         }
         self.check_resources(dom)?;
         let id = self.next_id()?;
-        let spec = self.launch_spec(dom, id, persistent)?;
+        let mut spec = self.launch_spec(dom, id, persistent)?;
         let _ = std::fs::remove_file(self.layout.shutoff_reason(&dom.name));
-        self.spawn_supervisor(&spec)?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&**lock);
+        set_cloexec(fd, false)?;
+        spec.lock_fd = Some(fd);
+        let spawned = self.spawn_supervisor(&spec);
+        set_cloexec(fd, true)?;
+        spawned?;
         let st = Status::read(&self.layout.status(&dom.name))?.ok_or_else(|| {
             Error::operation_failed(format!("domain '{}' stopped right after start", dom.name))
         })?;
@@ -507,15 +533,40 @@ impl QemuDriver {
     fn wait_stopped(&self, name: &str, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         loop {
-            match self.refresh(name) {
-                Ok(None) => return true,
-                Ok(Some(_)) | Err(_) => {}
+            if let Ok(None) = self.refresh(name) {
+                return true;
             }
             if Instant::now() >= deadline {
                 return false;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// `dominfo`'s security lines: the primary backend's model and DOI, and the running
+    /// VM's label from its live XML.
+    fn security_info(
+        &self,
+        dom: &Domain,
+        active: bool,
+    ) -> Result<Vec<oxvirt_core::driver::SecurityInfo>> {
+        let mgr = SecuritySpec::from_config(&self.config).manager()?;
+        let Some((model, doi)) = mgr.primary() else {
+            return Ok(Vec::new());
+        };
+        let label = if active {
+            dom.seclabels
+                .iter()
+                .find(|l| l.model.as_deref() == Some(model))
+                .and_then(|l| l.label.clone())
+        } else {
+            None
+        };
+        Ok(vec![oxvirt_core::driver::SecurityInfo {
+            model: model.to_string(),
+            doi: doi.to_string(),
+            label,
+        }])
     }
 
     /// Run a QMP command (JSON text) on a running domain; the whole reply object.
@@ -531,6 +582,14 @@ impl QemuDriver {
     }
 }
 
+/// The supervisor named in a status file still runs (not a zombie).
+fn supervisor_alive(st: &Status) -> bool {
+    st.supervisor_pid != 0
+        && process::stat(st.supervisor_pid)
+            .map(|s| s.state != 'Z' && s.state != 'X')
+            .unwrap_or(false)
+}
+
 fn no_domain(key: &DomainKey) -> Error {
     let msg = match key {
         DomainKey::Name(n) => format!("Domain not found: no domain with matching name '{n}'"),
@@ -538,6 +597,17 @@ fn no_domain(key: &DomainKey) -> Error {
         DomainKey::Id(i) => format!("Domain not found: no domain with matching id {i}"),
     };
     Error::new(ErrorCode::NoDomain, ErrorDomain::Qemu, msg)
+}
+
+fn set_cloexec(fd: std::os::fd::RawFd, on: bool) -> Result<()> {
+    let flags = if on {
+        nix::fcntl::FdFlag::FD_CLOEXEC
+    } else {
+        nix::fcntl::FdFlag::empty()
+    };
+    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(flags))
+        .map(|_| ())
+        .map_err(|e| Error::system("cannot change close-on-exec of the domain lock", e))
 }
 
 fn lock_file(path: &Path) -> Result<nix::fcntl::Flock<File>> {
@@ -636,11 +706,12 @@ impl Connection for QemuDriver {
 
     fn define_xml(&self, xml: &str) -> Result<DomainSummary> {
         let dom = parse_domain_xml(xml)?;
-        let _guard = self.lock(&dom.name)?;
+        // Identity first: it refreshes every domain, which may take their locks.
         self.check_identity(&dom)?;
+        let _guard = self.lock(&dom.name)?;
         let text = format_domain_xml(&dom, FormatOptions::default());
         write_atomic(&self.layout.definition(&dom.name), text.as_bytes())?;
-        if let Some(st) = self.refresh(&dom.name)? {
+        if let Some(st) = self.refresh_locked(&dom.name)? {
             let _ = control::call(
                 &st.control,
                 &Request::SetPersistent { persistent: true },
@@ -682,23 +753,24 @@ impl Connection for QemuDriver {
 
     fn create_xml(&self, xml: &str) -> Result<DomainSummary> {
         let dom = parse_domain_xml(xml)?;
-        let _guard = self.lock(&dom.name)?;
+        // Identity first: it refreshes every domain, which may take their locks.
         self.check_identity(&dom)?;
+        let _guard = self.lock(&dom.name)?;
         if self.layout.definition(&dom.name).exists() {
             // libvirt starts a defined domain from the given XML, keeping it persistent.
-            return self.launch(&dom, true);
+            return self.launch(&dom, true, &_guard);
         }
-        self.launch(&dom, false)
+        self.launch(&dom, false, &_guard)
     }
 
     fn start(&self, key: &DomainKey) -> Result<DomainSummary> {
         let e = self.entry(key)?;
         let _guard = self.lock(&e.name)?;
-        if e.status.is_some() || self.refresh(&e.name)?.is_some() {
+        if e.status.is_some() || self.refresh_locked(&e.name)?.is_some() {
             return Err(Error::operation_invalid("Domain is already active"));
         }
         let dom = e.definition.ok_or_else(|| no_domain(key))?;
-        self.launch(&dom, true)
+        self.launch(&dom, true, &_guard)
     }
 
     fn shutdown(&self, key: &DomainKey) -> Result<()> {
@@ -768,11 +840,7 @@ impl Connection for QemuDriver {
             vcpus: dom.vcpu.current.unwrap_or(dom.vcpu.count),
             cpu_time_ns,
             autostart: false,
-            security: vec![oxvirt_core::driver::SecurityInfo {
-                model: "none".into(),
-                doi: "0".into(),
-                label: None,
-            }],
+            security: self.security_info(&dom, e.status.is_some())?,
         })
     }
 

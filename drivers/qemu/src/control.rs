@@ -147,4 +147,13 @@ pub struct LaunchSpec {
     pub destroy_grace_seconds: u64,
     /// A QEMU that already runs: its pid and start time.
     pub adopt: Option<(u32, u64)>,
+    /// The driver's root (names the VM's cgroup).
+    pub root: PathBuf,
+    /// The security stack and cgroup settings.
+    pub security: crate::security::SecuritySpec,
+    /// `run/qemu/NAME.journal`.
+    pub journal: PathBuf,
+    /// An inherited descriptor holding the domain's lock while the VM starts; the
+    /// supervisor closes it once the start is over.
+    pub lock_fd: Option<i32>,
 }

@@ -10,3 +10,7 @@ pub mod status;
 pub mod supervisor;
 
 pub use connection::QemuDriver;
+pub mod cgroup;
+pub mod confine;
+pub mod resources;
+pub mod security;

@@ -61,6 +61,10 @@ impl RootLayout {
     pub fn shutoff_reason(&self, name: &str) -> PathBuf {
         self.root.join("run/qemu").join(format!("{name}.shutoff"))
     }
+    /// `run/qemu/NAME.journal`: what was relabelled for a VM, until it is restored.
+    pub fn journal(&self, name: &str) -> PathBuf {
+        self.root.join("run/qemu").join(format!("{name}.journal"))
+    }
     /// `run/qemu/NAME.lock`: serialises lifecycle operations on one domain.
     pub fn domain_lock(&self, name: &str) -> PathBuf {
         self.root.join("run/qemu").join(format!("{name}.lock"))

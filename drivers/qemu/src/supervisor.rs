@@ -69,6 +69,10 @@ struct Supervisor {
     qemu: Qemu,
     /// Why QEMU is going away, once known.
     stop_reason: Option<StateReason>,
+    /// STOP / RESUME events still to come from our own `stop` / `cont` (or from
+    /// `-no-shutdown` pausing a guest that powered off): they change no reason.
+    expected_stops: u32,
+    expected_resumes: u32,
 }
 
 /// Entry point of the `oxvirt-supervisor` binary.
@@ -85,6 +89,13 @@ pub fn main() -> i32 {
             return 1;
         }
     };
+    if let Some(fd) = spec.lock_fd {
+        // Keep the lock out of QEMU: close it on exec, and close it once started.
+        let _ = nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
+    }
     let _ = nix::unistd::setsid();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -105,12 +116,32 @@ fn log_line(log: &Path, msg: &str) {
         .append(true)
         .open(log)
     {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
-        let _ = writeln!(f, "{now:.3}: {msg}");
+        let _ = writeln!(f, "{}: {msg}", timestamp(std::time::SystemTime::now()));
     }
+}
+
+/// `2026-11-23 18:49:00.376+0000`, as libvirt stamps its domain logs (UTC).
+fn timestamp(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03}+0000",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60,
+        d.subsec_millis()
+    )
 }
 
 /// Tell the waiting driver how the start went, then stop talking on stdout.
@@ -124,31 +155,49 @@ fn report(line: &str) {
     }
 }
 
-fn log_tail(log: &Path, from: u64) -> String {
+/// The last lines QEMU (or the supervisor) wrote to the log since `from`, without the
+/// start banner and the argv line.
+fn log_tail(log: &Path, from: u64, command_line: &str) -> String {
     let text = std::fs::read(log).unwrap_or_default();
     let start = (from as usize).min(text.len());
     let tail = String::from_utf8_lossy(&text[start..]).trim().to_string();
-    let lines: Vec<&str> = tail.lines().rev().take(5).collect();
+    let lines: Vec<&str> = tail
+        .lines()
+        .filter(|l| *l != command_line && !l.contains(": starting up oxvirt "))
+        .rev()
+        .take(5)
+        .collect();
     lines.into_iter().rev().collect::<Vec<_>>().join("\n")
 }
 
 async fn run(spec: LaunchSpec) -> i32 {
     let log_start = std::fs::metadata(&spec.log).map(|m| m.len()).unwrap_or(0);
+    let lock_fd = spec.lock_fd;
+    let release_lock = || {
+        if let Some(fd) = lock_fd {
+            let _ = nix::unistd::close(fd);
+        }
+    };
     match start(spec).await {
         Ok((sup, qmp, listener)) => {
+            release_lock();
             report("OK");
             sup.serve(qmp, listener).await;
             0
         }
         Err((spec, e)) => {
-            let tail = log_tail(&spec.log, log_start);
+            let tail = log_tail(&spec.log, log_start, &spec.command_line);
             let msg = if tail.is_empty() {
                 e.message.clone()
             } else {
                 format!("{}: {}", e.message, tail.replace('\n', " | "))
             };
             log_line(&spec.log, &format!("start failed: {msg}"));
+            if let Err(e) = crate::security::recover(&spec.journal) {
+                log_line(&spec.log, &format!("restoring labels failed: {e}"));
+            }
             cleanup_files(&spec);
+            release_lock();
             report(&format!("ERR {msg}"));
             1
         }
@@ -164,8 +213,19 @@ fn cleanup_files(spec: &LaunchSpec) {
 
 type Started = (Supervisor, Qmp, UnixListener);
 
-async fn start(spec: LaunchSpec) -> std::result::Result<Started, (LaunchSpec, Error)> {
-    let fail = |spec: LaunchSpec, e: Error| Err((spec, e));
+/// Test seam: `OXVIRT_TEST_STALL_AFTER_LABELS_MS` holds a start after the resources are
+/// labelled and before QEMU runs, so a test can kill everything at the worst moment.
+fn test_stall() {
+    if let Some(ms) = std::env::var("OXVIRT_TEST_STALL_AFTER_LABELS_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+}
+
+async fn start(spec: LaunchSpec) -> std::result::Result<Started, (Box<LaunchSpec>, Error)> {
+    let fail = |spec: LaunchSpec, e: Error| Err((Box::new(spec), e));
     for d in [&spec.runtime_dir, &spec.domain_dir] {
         if let Err(e) = std::fs::create_dir_all(d) {
             return fail(
@@ -174,15 +234,32 @@ async fn start(spec: LaunchSpec) -> std::result::Result<Started, (LaunchSpec, Er
             );
         }
     }
+    let mut spec = spec;
     let mut qemu = match spec.adopt {
         Some((pid, start_time)) => {
             log_line(&spec.log, &format!("reconnecting to QEMU pid {pid}"));
+            if let Err(e) = crate::security::reserve(&spec.journal) {
+                log_line(
+                    &spec.log,
+                    &format!("cannot reserve the security labels: {e}"),
+                );
+            }
             Qemu::Adopted { pid, start_time }
         }
-        None => match spawn_qemu(&spec) {
-            Ok(c) => Qemu::Child(c),
-            Err(e) => return fail(spec, e),
-        },
+        None => {
+            let prepared = match crate::security::label_and_confine(&spec) {
+                Ok((p, live_xml)) => {
+                    spec.domain_xml = live_xml;
+                    test_stall();
+                    p
+                }
+                Err(e) => return fail(spec, e),
+            };
+            match spawn_qemu(&spec, prepared) {
+                Ok(c) => Qemu::Child(c),
+                Err(e) => return fail(spec, e),
+            }
+        }
     };
     let pid = qemu.pid();
     let start_time = process::stat(pid).map(|s| s.start_time).unwrap_or(0);
@@ -232,6 +309,15 @@ async fn start(spec: LaunchSpec) -> std::result::Result<Started, (LaunchSpec, Er
     let mut qmp = match connected {
         Ok(q) => q,
         Err(e) => {
+            let exited = match &mut qemu {
+                Qemu::Child(c) => matches!(c.try_wait(), Ok(Some(_))),
+                Qemu::Adopted { pid, start_time } => !process::is_alive(*pid, *start_time),
+            };
+            let e = if exited {
+                Error::operation_failed("QEMU exited while starting up")
+            } else {
+                e
+            };
             qemu.signal(nix::sys::signal::Signal::SIGKILL);
             qemu.wait().await;
             return fail(spec, e);
@@ -265,11 +351,16 @@ async fn start(spec: LaunchSpec) -> std::result::Result<Started, (LaunchSpec, Er
         status,
         qemu,
         stop_reason: None,
+        expected_stops: 0,
+        expected_resumes: 0,
     };
     Ok((sup, qmp, listener))
 }
 
-fn spawn_qemu(spec: &LaunchSpec) -> Result<tokio::process::Child> {
+fn spawn_qemu(
+    spec: &LaunchSpec,
+    confinement: crate::confine::Prepared,
+) -> Result<tokio::process::Child> {
     let open_log = || {
         std::fs::OpenOptions::new()
             .create(true)
@@ -278,6 +369,12 @@ fn spawn_qemu(spec: &LaunchSpec) -> Result<tokio::process::Child> {
             .map_err(|e| Error::system(format!("cannot open log file '{}'", spec.log.display()), e))
     };
     let mut log = open_log()?;
+    let _ = writeln!(
+        log,
+        "{}: starting up oxvirt {}",
+        timestamp(std::time::SystemTime::now()),
+        env!("CARGO_PKG_VERSION")
+    );
     let _ = writeln!(log, "{}", spec.command_line);
     let _ = std::fs::remove_file(&spec.monitor);
     let mut cmd = tokio::process::Command::new(&spec.binary);
@@ -289,6 +386,11 @@ fn spawn_qemu(spec: &LaunchSpec) -> Result<tokio::process::Child> {
         .stdout(open_log()?)
         .stderr(open_log()?)
         .kill_on_drop(false);
+    // SAFETY: the hook only makes raw system calls on data prepared before the fork
+    // (see `confine`), as a pre_exec hook must.
+    unsafe {
+        cmd.pre_exec(move || confinement.apply_in_child());
+    }
     cmd.spawn().map_err(|e| {
         Error::operation_failed(format!(
             "cannot execute QEMU binary '{}': {e}",
@@ -361,15 +463,13 @@ impl Supervisor {
                 self.lifecycle(qmp, &self.spec.on_crash.clone(), StateReason::Crashed)
                     .await;
             }
-            "STOP" => {
-                if self.status.state == DomainState::Running && self.stop_reason.is_none() {
-                    self.set_state(DomainState::Paused, StateReason::Unknown);
-                }
+            "STOP" if self.expected_stops > 0 => self.expected_stops -= 1,
+            "RESUME" if self.expected_resumes > 0 => self.expected_resumes -= 1,
+            "STOP" if self.status.state == DomainState::Running && self.stop_reason.is_none() => {
+                self.set_state(DomainState::Paused, StateReason::Unknown);
             }
-            "RESUME" => {
-                if self.status.state == DomainState::Paused && self.stop_reason.is_none() {
-                    self.set_state(DomainState::Running, StateReason::Unpaused);
-                }
+            "RESUME" if self.status.state == DomainState::Paused && self.stop_reason.is_none() => {
+                self.set_state(DomainState::Running, StateReason::Unpaused);
             }
             _ => {}
         }
@@ -379,11 +479,15 @@ impl Supervisor {
     async fn lifecycle(&mut self, qmp: &mut Qmp, action: &str, reason: StateReason) {
         match action {
             "restart" | "rename-restart" | "coredump-restart" => {
+                // -no-shutdown paused the guest (one STOP); our cont resumes it.
+                self.expected_stops += u32::from(reason == StateReason::Shutdown);
+                self.expected_resumes += 1;
                 let _ = qmp.execute("system_reset", None).await;
                 let _ = qmp.execute("cont", None).await;
                 self.set_state(DomainState::Running, StateReason::Booted);
             }
             "preserve" => {
+                self.expected_stops += u32::from(reason == StateReason::Shutdown);
                 let state = if reason == StateReason::Crashed {
                     DomainState::Crashed
                 } else {
@@ -427,20 +531,36 @@ impl Supervisor {
                 self.stop_reason = Some(StateReason::Destroyed);
                 return Some(write);
             }
-            Request::Suspend => match qmp.execute("stop", None).await {
-                Ok(_) => {
-                    self.set_state(DomainState::Paused, StateReason::User);
-                    Reply::ok(None)
+            Request::Suspend if self.status.state == DomainState::Paused => Reply::ok(None),
+            Request::Resume if self.status.state != DomainState::Paused => Reply::err(
+                &Error::operation_invalid("Requested operation is not valid: domain is not paused"),
+            ),
+            Request::Suspend => {
+                self.expected_stops += 1;
+                match qmp.execute("stop", None).await {
+                    Ok(_) => {
+                        self.set_state(DomainState::Paused, StateReason::User);
+                        Reply::ok(None)
+                    }
+                    Err(e) => {
+                        self.expected_stops -= 1;
+                        Reply::err(&e)
+                    }
                 }
-                Err(e) => Reply::err(&e),
-            },
-            Request::Resume => match qmp.execute("cont", None).await {
-                Ok(_) => {
-                    self.set_state(DomainState::Running, StateReason::Unpaused);
-                    Reply::ok(None)
+            }
+            Request::Resume => {
+                self.expected_resumes += 1;
+                match qmp.execute("cont", None).await {
+                    Ok(_) => {
+                        self.set_state(DomainState::Running, StateReason::Unpaused);
+                        Reply::ok(None)
+                    }
+                    Err(e) => {
+                        self.expected_resumes -= 1;
+                        Reply::err(&e)
+                    }
                 }
-                Err(e) => Reply::err(&e),
-            },
+            }
             Request::Powerdown => match qmp.execute("system_powerdown", None).await {
                 Ok(_) => Reply::ok(None),
                 Err(e) => Reply::err(&e),
@@ -486,6 +606,9 @@ impl Supervisor {
         if self.spec.persistent {
             let _ = write_atomic(&self.spec.shutoff_reason, reason.as_status_str().as_bytes());
         }
+        if let Err(e) = crate::security::recover(&self.spec.journal) {
+            log_line(&self.spec.log, &format!("restoring labels failed: {e}"));
+        }
         cleanup_files(&self.spec);
         if let Some(mut w) = destroy_reply {
             send_reply(&mut w, &Reply::ok(None)).await;
@@ -497,5 +620,22 @@ async fn send_reply(write: &mut OwnedWriteHalf, reply: &Reply) {
     if let Ok(mut text) = serde_json::to_vec(reply) {
         text.push(b'\n');
         let _ = write.write_all(&text).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_libvirt_style_utc() {
+        let t = std::time::UNIX_EPOCH + Duration::from_millis(1_795_459_740_322);
+        assert_eq!(timestamp(t), "2026-11-23 18:49:00.322+0000");
+        assert_eq!(
+            timestamp(std::time::UNIX_EPOCH),
+            "1970-01-01 00:00:00.000+0000"
+        );
+        let leap = std::time::UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(timestamp(leap), "2000-02-29 00:00:00.000+0000");
     }
 }

@@ -175,6 +175,23 @@ fn start(dom: &Domain, dir: &Path) -> Option<Vm> {
     Some(vm)
 }
 
+/// Point a fixture built with `dir = ""` at `dir` (kernel, initrd and disk paths).
+fn relocate(mut dom: Domain, dir: &str) -> Domain {
+    let fix = |p: &mut Option<String>| {
+        if let Some(s) = p.as_mut() {
+            if s.starts_with('/') && !Path::new(s.as_str()).exists() {
+                *s = format!("{dir}{s}");
+            }
+        }
+    };
+    fix(&mut dom.os.kernel);
+    fix(&mut dom.os.initrd);
+    for d in &mut dom.devices.disks {
+        fix(&mut d.source);
+    }
+    dom
+}
+
 /// Checks common to every domain: name, UUID, memory, vCPUs, paused state.
 fn check_basics(vm: &mut Vm, dom: &Domain) {
     assert_eq!(vm.cmd("query-name")["name"], dom.name.as_str());
@@ -354,6 +371,19 @@ fn qemu_runs_sata_on_q35_with_empty_cdrom() {
     let sdb = block(&blocks, "sata0-0-1");
     assert!(sdb.get("inserted").is_none(), "empty cdrom: {sdb}");
     vm.quit();
+
+    // The same disks on a pc (i440fx) machine go on an added "ahci" controller.
+    let t = scratch("satapc");
+    let dir = t.path().to_str().unwrap();
+    let mut dom = sata_q35(dir);
+    dom.os.machine = Some("pc".into());
+    let Some(mut vm) = start(&dom, t.path()) else {
+        return;
+    };
+    check_basics(&mut vm, &dom);
+    let blocks = vm.cmd("query-block");
+    assert_eq!(block(&blocks, "sata0-0-0")["inserted"]["ro"], false);
+    vm.quit();
 }
 
 #[test]
@@ -405,12 +435,118 @@ fn qemu_runs_tablet_vnc_rng_localtime_cmdline() {
         ("localtime", localtime("")),
         ("usernet", user_net("")),
         ("cmdline", qemu_commandline("")),
+        ("kernelq35", kernel_q35_console_only("")),
     ] {
         let t = scratch(name);
+        let dom = relocate(dom, t.path().to_str().unwrap());
         let Some(mut vm) = start(&dom, t.path()) else {
             return;
         };
         check_basics(&mut vm, &dom);
         vm.quit();
     }
+}
+
+/// A fixture of the core crate's domain XML tests (real virt-install / dumpxml
+/// output), its image and log paths moved into `dir` and its `network` interface
+/// made `user` (oxvirt manages no virtual networks yet).
+fn xml_fixture_in(name: &str, dir: &str) -> Domain {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../core/tests/data")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut dom = oxvirt_core::domain::parse_domain_xml(&text).unwrap();
+    for d in &mut dom.devices.disks {
+        if let Some(s) = d.source.as_mut() {
+            *s = s.replace("/var/lib/libvirt/images", dir);
+        }
+    }
+    for c in dom
+        .devices
+        .serials
+        .iter_mut()
+        .chain(&mut dom.devices.consoles)
+    {
+        if let Some(l) = c.log_file.as_mut() {
+            *l = l.replace("/var/log/libvirt/qemu", dir);
+        }
+    }
+    for i in &mut dom.devices.interfaces {
+        i.iface_type = InterfaceType::User;
+    }
+    dom
+}
+
+fn pci_drivers(vm: &mut Vm) -> Vec<String> {
+    fn walk(devs: &Value, out: &mut Vec<String>) {
+        for d in devs.as_array().into_iter().flatten() {
+            out.push(d["qdev_id"].as_str().unwrap_or("").to_string());
+            if let Some(b) = d.get("pci_bridge") {
+                walk(&b["devices"], out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for bus in vm.cmd("query-pci").as_array().unwrap() {
+        walk(&bus["devices"], &mut out);
+    }
+    out
+}
+
+#[test]
+fn qemu_runs_virt_install_q35_guest() {
+    let t = scratch("vi-q35");
+    let dir = t.path().to_str().unwrap();
+    let dom = xml_fixture_in("virt-install-q35-vnc.xml", dir);
+    let Some(mut vm) = start(&dom, t.path()) else {
+        return;
+    };
+    check_basics(&mut vm, &dom);
+    let ids = pci_drivers(&mut vm);
+    for n in 1..=14 {
+        assert!(ids.contains(&format!("pci.{n}")), "pci.{n} in {ids:?}");
+    }
+    for id in ["virtio-disk0", "net0", "video0", "balloon0", "rng0", "usb"] {
+        assert!(ids.iter().any(|i| i == id), "{id} in {ids:?}");
+    }
+    let labels = chardev_labels(&mut vm);
+    let agent = labels
+        .iter()
+        .find(|(l, _)| l == "charchannel0")
+        .expect("agent channel");
+    assert!(agent.1.contains("org.qemu.guest_agent.0"), "{agent:?}");
+    assert_eq!(vm.cmd("query-vnc")["enabled"], true);
+    vm.quit();
+}
+
+#[test]
+fn qemu_runs_virt_install_pc_guest_with_sound_qxl_topology() {
+    let t = scratch("vi-pc-misc");
+    let dir = t.path().to_str().unwrap();
+    let mut dom = xml_fixture_in("dumpxml-virt-install-pc-misc.xml", dir);
+    // UEFI is refused at start (argv_golden tests the message).
+    dom.os.loader = None;
+    dom.os.loader_type = None;
+    dom.os.loader_readonly = None;
+    dom.os.nvram = None;
+    let Some(mut vm) = start(&dom, t.path()) else {
+        return;
+    };
+    check_basics(&mut vm, &dom);
+    let ids = pci_drivers(&mut vm);
+    for id in ["sound0", "video0", "virtio-disk0"] {
+        assert!(ids.iter().any(|i| i == id), "{id} in {ids:?}");
+    }
+    let cpus = vm.cmd("query-cpus-fast");
+    let props = &cpus.as_array().unwrap()[3]["props"];
+    assert_eq!(
+        (
+            props["socket-id"].as_u64(),
+            props["core-id"].as_u64(),
+            props["thread-id"].as_u64()
+        ),
+        (Some(0), Some(1), Some(1))
+    );
+    assert!(Path::new(&format!("{dir}/g-misc-serial.log")).exists());
+    vm.quit();
 }

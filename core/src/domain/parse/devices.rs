@@ -34,6 +34,18 @@ pub(super) fn parse_devices(c: &Node, path: &str) -> Result<Devices> {
                 set_once(&mut d.memballoon, m, path, e)?;
             }
             "rng" => d.rngs.push(parse_rng(e, &p)?),
+            "sound" => d.sounds.push(parse_sound(e, &p)?),
+            "audio" => {
+                let a = parse_audio(e, &p)?;
+                if d.audios.iter().any(|x| x.id == a.id) {
+                    return Err(Error::xml(format!(
+                        "XML error: <audio id='{}'> is given more than once (at {p}, line {})",
+                        a.id, e.line
+                    )));
+                }
+                d.audios.push(a);
+            }
+            "redirdev" => d.redirdevs.push(parse_redirdev(e, &p)?),
             _ => return Err(unsupported_element(path, e)),
         }
     }
@@ -241,16 +253,61 @@ fn parse_controller(c: &Node, path: &str) -> Result<Controller> {
         index: num_attr(c, path, "index")?,
         model: opt_string(c, "model"),
         ports: num_attr(c, path, "ports")?,
-        address: None,
+        ..Controller::default()
     };
     for e in &c.children {
         let p = child_path(path, e);
+        if !is_plain(e) {
+            return Err(unsupported_element(path, e));
+        }
         match e.name.as_str() {
-            "address" if is_plain(e) => set_once(&mut ctl.address, parse_address(e, &p)?, path, e)?,
+            "address" => set_once(&mut ctl.address, parse_address(e, &p)?, path, e)?,
+            "model" if ctl.controller_type == "pci" => {
+                leaf(e, &p, &["name"])?;
+                let n = req_attr(e, &p, "name")?.to_owned();
+                set_once(&mut ctl.model_name, n, path, e)?;
+            }
+            "target" if ctl.controller_type == "pci" => {
+                leaf(e, &p, &["chassis", "port", "busNr", "hotplug"])?;
+                let t = ControllerTarget {
+                    chassis: num_attr(e, &p, "chassis")?,
+                    port: opt_string(e, "port"),
+                    bus_nr: num_attr(e, &p, "busNr")?,
+                    hotplug: enum_attr(e, &p, "hotplug", &[("on", true), ("off", false)])?,
+                };
+                if let Some(port) = &t.port {
+                    if parse_c_int(port).is_none() {
+                        return Err(bad_value(e, &p, "port", port, "a number such as '0x10'"));
+                    }
+                }
+                set_once(&mut ctl.target, t, path, e)?;
+            }
+            "driver" => {
+                leaf(
+                    e,
+                    &p,
+                    &[
+                        "queues",
+                        "cmd_per_lun",
+                        "max_sectors",
+                        "ioeventfd",
+                        "iothread",
+                    ],
+                )?;
+                set_once(&mut ctl.driver, e.attrs.clone(), path, e)?;
+            }
             _ => return Err(unsupported_element(path, e)),
         }
     }
     Ok(ctl)
+}
+
+/// A number as libvirt writes it: decimal, or hex with `0x`.
+pub(crate) fn parse_c_int(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
 }
 
 fn valid_mac(mac: &str) -> bool {
@@ -391,14 +448,7 @@ fn parse_chardev(c: &Node, path: &str, kind: CharKind) -> Result<Chardev> {
     let mut src_path: Option<String> = None;
     let mut append = None;
     let mut mode = None;
-    let mut dev = Chardev {
-        source: ChardevSource::Pty,
-        target_type: None,
-        target_port: None,
-        target_name: None,
-        log_file: None,
-        address: None,
-    };
+    let mut dev = Chardev::default();
     let mut source_seen = false;
     let mut target_seen = false;
     for e in &c.children {
@@ -434,7 +484,34 @@ fn parse_chardev(c: &Node, path: &str, kind: CharKind) -> Result<Chardev> {
                     CharKind::Channel => &["type", "name"],
                     _ => &["type", "port"],
                 };
-                leaf(e, &p, allowed)?;
+                check_attrs(e, &p, allowed)?;
+                for m in &e.children {
+                    let mp = child_path(&p, m);
+                    match m.name.as_str() {
+                        "model" if is_plain(m) && kind == CharKind::Serial => {
+                            leaf(m, &mp, &["name"])?;
+                            let n = string_enum_attr(
+                                m,
+                                &mp,
+                                "name",
+                                &[
+                                    "isa-serial",
+                                    "usb-serial",
+                                    "pci-serial",
+                                    "spapr-vty",
+                                    "pl011",
+                                    "sclpconsole",
+                                    "sclplmconsole",
+                                    "16550a",
+                                    "isa-debugcon",
+                                ],
+                            )?;
+                            req_attr(m, &mp, "name")?;
+                            set_once(&mut dev.target_model, n.unwrap_or_default(), &p, m)?;
+                        }
+                        _ => return Err(unsupported_element(&p, m)),
+                    }
+                }
                 if target_seen {
                     return Err(duplicate(path, e));
                 }
@@ -462,13 +539,14 @@ fn parse_chardev(c: &Node, path: &str, kind: CharKind) -> Result<Chardev> {
                 dev.target_name = opt_string(e, "name");
             }
             "log" => {
-                leaf(e, &p, &["file"])?;
+                leaf(e, &p, &["file", "append"])?;
                 set_once(
                     &mut dev.log_file,
                     req_attr(e, &p, "file")?.to_owned(),
                     path,
                     e,
                 )?;
+                dev.log_append = enum_attr(e, &p, "append", &[("on", true), ("off", false)])?;
             }
             "address" => set_once(&mut dev.address, parse_address(e, &p)?, path, e)?,
             _ => return Err(unsupported_element(path, e)),
@@ -504,7 +582,19 @@ fn parse_chardev(c: &Node, path: &str, kind: CharKind) -> Result<Chardev> {
 }
 
 fn parse_input(c: &Node, path: &str) -> Result<Input> {
-    leaf(c, path, &["type", "bus"])?;
+    check_attrs(c, path, &["type", "bus"])?;
+    let mut address = None;
+    for e in &c.children {
+        match e.name.as_str() {
+            "address" if is_plain(e) => set_once(
+                &mut address,
+                parse_address(e, &child_path(path, e))?,
+                path,
+                e,
+            )?,
+            _ => return Err(unsupported_element(path, e)),
+        }
+    }
     req_attr(c, path, "type")?;
     let t = c.attr("type").unwrap_or_default();
     check_supported(
@@ -518,6 +608,7 @@ fn parse_input(c: &Node, path: &str) -> Result<Input> {
     Ok(Input {
         input_type: t.to_owned(),
         bus: string_enum_attr(c, path, "bus", &["ps2", "usb", "virtio", "xen", "none"])?,
+        address,
     })
 }
 
@@ -528,33 +619,39 @@ fn parse_graphics(c: &Node, path: &str) -> Result<Graphics> {
         path,
         "type",
         t,
-        &["vnc"],
-        &["sdl", "spice", "rdp", "desktop", "egl-headless", "dbus"],
+        &["vnc", "spice"],
+        &["sdl", "rdp", "desktop", "egl-headless", "dbus"],
     )?;
-    check_attrs(
-        c,
-        path,
-        &["type", "port", "autoport", "listen", "keymap", "passwd"],
-    )?;
-    let port: Option<i32> = num_attr(c, path, "port")?;
-    if let Some(p) = port {
-        if !(-1..=65535).contains(&p) {
-            return Err(bad_value(
-                c,
-                path,
-                "port",
-                &p.to_string(),
-                "-1 (automatic) or a TCP port",
-            ));
+    let spice = t == "spice";
+    let mut allowed = vec!["type", "port", "autoport", "listen", "keymap", "passwd"];
+    if spice {
+        allowed.push("tlsPort");
+    }
+    check_attrs(c, path, &allowed)?;
+    let mut ports = [None, None];
+    for (slot, attr) in ports.iter_mut().zip(["port", "tlsPort"]) {
+        *slot = num_attr::<i32>(c, path, attr)?;
+        if let Some(p) = *slot {
+            if !(-1..=65535).contains(&p) {
+                return Err(bad_value(
+                    c,
+                    path,
+                    attr,
+                    &p.to_string(),
+                    "-1 (automatic) or a TCP port",
+                ));
+            }
         }
     }
     let mut g = Graphics {
         graphics_type: t.to_owned(),
-        port,
+        port: ports[0],
         autoport: yes_no(c, path, "autoport")?,
         listen: opt_string(c, "listen"),
         keymap: opt_string(c, "keymap"),
         passwd: opt_string(c, "passwd"),
+        tls_port: ports[1],
+        image_compression: None,
     };
     let mut listen_seen = false;
     for e in &c.children {
@@ -587,6 +684,17 @@ fn parse_graphics(c: &Node, path: &str) -> Result<Graphics> {
                     }
                 }
             }
+            "image" if is_plain(e) && spice => {
+                leaf(e, &p, &["compression"])?;
+                req_attr(e, &p, "compression")?;
+                let v = string_enum_attr(
+                    e,
+                    &p,
+                    "compression",
+                    &["auto_glz", "auto_lz", "quic", "glz", "lz", "off"],
+                )?;
+                set_once(&mut g.image_compression, v.unwrap_or_default(), path, e)?;
+            }
             _ => return Err(unsupported_element(path, e)),
         }
     }
@@ -596,11 +704,17 @@ fn parse_graphics(c: &Node, path: &str) -> Result<Graphics> {
 fn parse_video(c: &Node, path: &str) -> Result<Video> {
     check_attrs(c, path, &[])?;
     let mut video = None;
+    let mut address = None;
     for e in &c.children {
         let p = child_path(path, e);
         match e.name.as_str() {
+            "address" if is_plain(e) => set_once(&mut address, parse_address(e, &p)?, path, e)?,
             "model" if is_plain(e) => {
-                leaf(e, &p, &["type", "vram", "heads", "primary"])?;
+                leaf(
+                    e,
+                    &p,
+                    &["type", "ram", "vram", "vgamem", "heads", "primary"],
+                )?;
                 req_attr(e, &p, "type")?;
                 let m = string_enum_attr(
                     e,
@@ -614,25 +728,42 @@ fn parse_video(c: &Node, path: &str) -> Result<Video> {
                 .unwrap_or_default();
                 let v = Video {
                     model: m,
+                    ram: num_attr(e, &p, "ram")?,
                     vram: num_attr(e, &p, "vram")?,
+                    vgamem: num_attr(e, &p, "vgamem")?,
                     heads: num_attr(e, &p, "heads")?,
                     primary: yes_no(e, &p, "primary")?,
+                    address: None,
                 };
                 set_once(&mut video, v, path, e)?;
             }
             _ => return Err(unsupported_element(path, e)),
         }
     }
-    video.ok_or_else(|| {
+    let mut video = video.ok_or_else(|| {
         Error::xml(format!(
             "XML error: <video> has no <model type=..> (at {path}, line {})",
             c.line
         ))
-    })
+    })?;
+    video.address = address;
+    Ok(video)
 }
 
 fn parse_memballoon(c: &Node, path: &str) -> Result<Memballoon> {
-    leaf(c, path, &["model"])?;
+    check_attrs(c, path, &["model"])?;
+    let mut address = None;
+    for e in &c.children {
+        match e.name.as_str() {
+            "address" if is_plain(e) => set_once(
+                &mut address,
+                parse_address(e, &child_path(path, e))?,
+                path,
+                e,
+            )?,
+            _ => return Err(unsupported_element(path, e)),
+        }
+    }
     req_attr(c, path, "model")?;
     let model = string_enum_attr(
         c,
@@ -647,7 +778,7 @@ fn parse_memballoon(c: &Node, path: &str) -> Result<Memballoon> {
         ],
     )?
     .unwrap_or_default();
-    Ok(Memballoon { model })
+    Ok(Memballoon { model, address })
 }
 
 fn parse_rng(c: &Node, path: &str) -> Result<Rng> {
@@ -662,9 +793,11 @@ fn parse_rng(c: &Node, path: &str) -> Result<Rng> {
         &["virtio-transitional", "virtio-non-transitional"],
     )?;
     let mut rng = None;
+    let mut address = None;
     for e in &c.children {
         let p = child_path(path, e);
         match e.name.as_str() {
+            "address" if is_plain(e) => set_once(&mut address, parse_address(e, &p)?, path, e)?,
             "backend" if is_plain(e) => {
                 leaf(e, &p, &["model"])?;
                 let bm = req_attr(e, &p, "model")?;
@@ -674,16 +807,111 @@ fn parse_rng(c: &Node, path: &str) -> Result<Rng> {
                     model: model.to_owned(),
                     backend_model: bm.to_owned(),
                     backend_dev: (!dev.is_empty()).then_some(dev),
+                    address: None,
                 };
                 set_once(&mut rng, r, path, e)?;
             }
             _ => return Err(unsupported_element(path, e)),
         }
     }
-    rng.ok_or_else(|| {
+    let mut rng = rng.ok_or_else(|| {
         Error::xml(format!(
             "XML error: <rng> has no <backend model='random'> (at {path}, line {})",
             c.line
         ))
+    })?;
+    rng.address = address;
+    Ok(rng)
+}
+
+fn parse_sound(c: &Node, path: &str) -> Result<Sound> {
+    check_attrs(c, path, &["model"])?;
+    let model = req_attr(c, path, "model")?;
+    check_supported(
+        c,
+        path,
+        "model",
+        model,
+        &["ich9", "ich6", "ac97"],
+        &[
+            "sb16",
+            "es1370",
+            "pcspk",
+            "ich7",
+            "usb",
+            "ich9-ohci",
+            "ics2000",
+        ],
+    )?;
+    let mut s = Sound {
+        model: model.to_owned(),
+        ..Sound::default()
+    };
+    for e in &c.children {
+        let p = child_path(path, e);
+        match e.name.as_str() {
+            "address" if is_plain(e) => set_once(&mut s.address, parse_address(e, &p)?, path, e)?,
+            "codec" if is_plain(e) && model != "ac97" => {
+                leaf(e, &p, &["type"])?;
+                req_attr(e, &p, "type")?;
+                let t = string_enum_attr(e, &p, "type", &["duplex", "micro", "output"])?;
+                s.codecs.push(t.unwrap_or_default());
+            }
+            _ => return Err(unsupported_element(path, e)),
+        }
+    }
+    Ok(s)
+}
+
+fn parse_audio(c: &Node, path: &str) -> Result<Audio> {
+    leaf(c, path, &["id", "type"])?;
+    req_attr(c, path, "id")?;
+    let t = req_attr(c, path, "type")?;
+    check_supported(
+        c,
+        path,
+        "type",
+        t,
+        &["none", "spice"],
+        &[
+            "alsa",
+            "coreaudio",
+            "dbus",
+            "jack",
+            "oss",
+            "pulseaudio",
+            "sdl",
+            "file",
+            "pipewire",
+        ],
+    )?;
+    let id: u32 = num_attr(c, path, "id")?.unwrap_or_default();
+    if id == 0 {
+        return Err(bad_value(c, path, "id", "0", "a positive integer"));
+    }
+    Ok(Audio {
+        id,
+        audio_type: t.to_owned(),
     })
+}
+
+fn parse_redirdev(c: &Node, path: &str) -> Result<Redirdev> {
+    check_attrs(c, path, &["bus", "type"])?;
+    let bus = req_attr(c, path, "bus")?;
+    check_supported(c, path, "bus", bus, &["usb"], &[])?;
+    let t = req_attr(c, path, "type")?;
+    check_supported(c, path, "type", t, &["spicevmc"], &["tcp", "unix"])?;
+    let mut r = Redirdev {
+        bus: bus.to_owned(),
+        redir_type: t.to_owned(),
+        address: None,
+    };
+    for e in &c.children {
+        let p = child_path(path, e);
+        match e.name.as_str() {
+            "address" if is_plain(e) => set_once(&mut r.address, parse_address(e, &p)?, path, e)?,
+            _ => return Err(unsupported_element(path, e)),
+        }
+    }
+    Ok(r)
 }

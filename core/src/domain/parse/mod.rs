@@ -26,12 +26,12 @@ pub fn parse_domain_xml(xml: &str) -> Result<Domain> {
             root.line
         )));
     }
-    parse_domain(&root)
+    parse_domain(&root, xml)
 }
 
 const P: &str = "/domain";
 
-fn parse_domain(root: &Node) -> Result<Domain> {
+fn parse_domain(root: &Node, xml: &str) -> Result<Domain> {
     check_attrs(root, P, &["type", "id"])?;
     let mut dom = Domain::default();
     match root.attr("type") {
@@ -69,6 +69,7 @@ fn parse_domain(root: &Node) -> Result<Domain> {
                 | "uuid"
                 | "title"
                 | "description"
+                | "metadata"
                 | "memory"
                 | "currentMemory"
                 | "vcpu"
@@ -124,6 +125,7 @@ fn parse_domain(root: &Node) -> Result<Domain> {
                 leaf(c, &path, &[])?;
                 dom.description = Some(text(c));
             }
+            "metadata" => dom.metadata = Some(parse_metadata(c, &path, xml)?),
             "memory" => {
                 leaf(c, &path, &["unit"])?;
                 memory = Some(parse_memory(c, &path)?);
@@ -358,8 +360,19 @@ fn parse_os(c: &Node, path: &str) -> Result<Os> {
                 set_once(&mut os.cmdline, text(e), path, e)?;
             }
             "loader" => {
-                leaf(e, &p, &[])?;
+                leaf(e, &p, &["readonly", "type"])?;
                 set_once(&mut os.loader, req_text(e, &p)?, path, e)?;
+                os.loader_readonly = yes_no(e, &p, "readonly")?;
+                os.loader_type = string_enum_attr(e, &p, "type", &["rom", "pflash"])?;
+            }
+            "nvram" => {
+                leaf(e, &p, &["template"])?;
+                let t = text(e);
+                let nv = Nvram {
+                    path: (!t.is_empty()).then_some(t),
+                    template: opt_string(e, "template"),
+                };
+                set_once(&mut os.nvram, nv, path, e)?;
             }
             _ => return Err(unsupported_element(path, e)),
         }
@@ -371,6 +384,32 @@ fn parse_os(c: &Node, path: &str) -> Result<Os> {
         )));
     }
     Ok(os)
+}
+
+/// `<metadata>`: every child must be in a namespace of its own (libvirt's schema);
+/// each is kept as its exact source text, which must declare the namespaces it uses
+/// so that it stands alone when formatted (libvirt's dumpxml writes it that way).
+fn parse_metadata(c: &Node, path: &str, xml: &str) -> Result<Metadata> {
+    check_attrs(c, path, &[])?;
+    let mut md = Metadata::default();
+    for e in &c.children {
+        let p = child_path(path, e);
+        let Ns::Other(uri) = &e.ns else {
+            return Err(Error::xml(format!(
+                "XML error: element <{}> in <metadata> must be in a namespace of its own, e.g. <app:{} xmlns:app='http://example.org/app/1.0'> (at {p}, line {})",
+                e.name, e.name, e.line
+            )));
+        };
+        let raw = xml.get(e.span.clone()).unwrap_or_default();
+        if parse_tree(raw).is_err() {
+            return Err(Error::unsupported(format!(
+                "unsupported configuration: <{}> in <metadata> uses a namespace prefix declared outside it; declare xmlns:PREFIX='{uri}' on the element itself (at {p}, line {})",
+                e.name, e.line
+            )));
+        }
+        md.elements.push(raw.to_owned());
+    }
+    Ok(md)
 }
 
 fn parse_features(c: &Node, path: &str) -> Result<Features> {
@@ -437,6 +476,41 @@ fn parse_cpu(c: &Node, path: &str) -> Result<Cpu> {
                 leaf(e, &p, &["fallback"])?;
                 set_once(&mut cpu.model, req_text(e, &p)?, path, e)?;
                 cpu.model_fallback = string_enum_attr(e, &p, "fallback", &["allow", "forbid"])?;
+            }
+            "topology" if is_plain(e) => {
+                leaf(e, &p, &["sockets", "dies", "cores", "threads"])?;
+                let mut t = CpuTopology::default();
+                for (attr, slot) in [
+                    ("sockets", &mut t.sockets),
+                    ("dies", &mut t.dies),
+                    ("cores", &mut t.cores),
+                    ("threads", &mut t.threads),
+                ] {
+                    *slot = num_attr(e, &p, attr)?;
+                    if *slot == Some(0) {
+                        return Err(bad_value(e, &p, attr, "0", "a positive integer"));
+                    }
+                }
+                set_once(&mut cpu.topology, t, path, e)?;
+            }
+            "feature" if is_plain(e) => {
+                leaf(e, &p, &["policy", "name"])?;
+                let name = req_attr(e, &p, "name")?.to_owned();
+                if cpu.features.iter().any(|f| f.name == name) {
+                    return Err(Error::xml(format!(
+                        "XML error: CPU feature '{name}' is given more than once (at {p}, line {})",
+                        e.line
+                    )));
+                }
+                cpu.features.push(CpuFeature {
+                    policy: string_enum_attr(
+                        e,
+                        &p,
+                        "policy",
+                        &["force", "require", "optional", "disable", "forbid"],
+                    )?,
+                    name,
+                });
             }
             _ => return Err(unsupported_element(path, e)),
         }

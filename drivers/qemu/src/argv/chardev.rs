@@ -46,6 +46,13 @@ pub fn chardev_value(c: &Chardev, id: &str, what: &str) -> Result<String> {
     };
     if let Some(log) = &c.log_file {
         s.push_str(&format!(",logfile={}", kv_escape(log)));
+        if let Some(append) = c.log_append {
+            s.push_str(if append {
+                ",logappend=on"
+            } else {
+                ",logappend=off"
+            });
+        }
     }
     Ok(s)
 }

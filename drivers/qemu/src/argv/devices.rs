@@ -87,7 +87,7 @@ pub(crate) fn controllers(dom: &Domain, a: &mut Args) -> Result<()> {
     if !is_q35(dom) && (has("sata") || d.disks.iter().any(|x| x.bus() == DiskBus::Sata)) {
         a.json(
             "-device",
-            &Props::new().with("driver", "ich9-ahci").with("id", "sata0"),
+            &Props::new().with("driver", "ahci").with("id", "sata0"),
         );
     }
     if has("virtio-serial") || needs_virtio_serial(dom) {
@@ -296,7 +296,10 @@ pub(crate) fn graphics(dom: &Domain, ctx: &ArgvContext<'_>, a: &mut Args) -> Res
         // The password itself is set over QMP (set_password) after start.
         v.push_str(",password=on");
     }
-    v.push_str(",audiodev=audio1");
+    v.push_str(&format!(
+        ",audiodev={}",
+        super::guest_extras::audiodev_id(dom)
+    ));
     a.opt("-vnc", v);
     if let Some(k) = &g.keymap {
         a.opt("-k", kv_escape(k));
@@ -308,19 +311,19 @@ pub(crate) fn graphics(dom: &Domain, ctx: &ArgvContext<'_>, a: &mut Args) -> Res
 pub(crate) fn videos(dom: &Domain, a: &mut Args) -> Result<()> {
     let d = &dom.devices;
     let implicit;
-    let videos: Vec<(&str, Option<u32>)> = if d.videos.is_empty() {
+    let videos: Vec<(&str, Option<u32>, Option<u64>)> = if d.videos.is_empty() {
         if d.graphics.is_empty() {
             return Ok(());
         }
-        implicit = [("cirrus", None)];
+        implicit = [("cirrus", None, None)];
         implicit.to_vec()
     } else {
         d.videos
             .iter()
-            .map(|v| (v.model.as_str(), v.heads))
+            .map(|v| (v.model.as_str(), v.heads, v.vram))
             .collect()
     };
-    for (i, (model, heads)) in videos.iter().enumerate() {
+    for (i, (model, heads, vram)) in videos.iter().enumerate() {
         let primary = i == 0;
         let driver = match (*model, primary) {
             ("none", _) => continue,
@@ -344,6 +347,14 @@ pub(crate) fn videos(dom: &Domain, a: &mut Args) -> Result<()> {
             .with("id", format!("video{i}"));
         if *model == "virtio" {
             p = p.with("max_outputs", heads.unwrap_or(1));
+        }
+        if *model == "qxl" {
+            p = super::guest_extras::qxl_props(p, &d.videos[i], primary);
+        }
+        if matches!(*model, "vga" | "bochs") {
+            if let Some(kib) = vram {
+                p = p.with("vgamem_mb", (kib / 1024) as i64);
+            }
         }
         a.json("-device", &p);
     }

@@ -53,6 +53,7 @@ pub fn chardev(source: ChardevSource) -> Chardev {
         target_name: None,
         log_file: None,
         address: None,
+        ..Default::default()
     }
 }
 
@@ -64,6 +65,7 @@ pub fn vnc(port: Option<i32>) -> Graphics {
         listen: None,
         keymap: None,
         passwd: None,
+        ..Default::default()
     }
 }
 
@@ -229,10 +231,12 @@ pub fn usb_tablet_vnc(_dir: &str) -> Domain {
         Input {
             input_type: "tablet".into(),
             bus: Some("usb".into()),
+            ..Default::default()
         },
         Input {
             input_type: "mouse".into(),
             bus: Some("ps2".into()),
+            ..Default::default()
         },
     ];
     let mut g = vnc(Some(5905));
@@ -245,6 +249,7 @@ pub fn usb_tablet_vnc(_dir: &str) -> Domain {
         vram: Some(16384),
         heads: Some(1),
         primary: Some(true),
+        ..Default::default()
     });
     d
 }
@@ -255,11 +260,13 @@ pub fn rng_no_balloon(_dir: &str) -> Domain {
     d.features.acpi = true;
     d.devices.memballoon = Some(Memballoon {
         model: "none".into(),
+        ..Default::default()
     });
     d.devices.rngs.push(Rng {
         model: "virtio".into(),
         backend_model: "random".into(),
         backend_dev: Some("/dev/urandom".into()),
+        ..Default::default()
     });
     d
 }
@@ -349,5 +356,34 @@ pub fn ide_full(dir: &str) -> Domain {
         file_disk(&format!("{dir}/ide-a.img"), "hda", None),
         cdrom(Some(&format!("{dir}/ide-c.iso")), "hdc", None),
     ];
+    d
+}
+
+/// Case 16: q35 direct kernel boot with a virtio disk, an empty SCSI cdrom, an e1000
+/// user NIC, a console with no serial (becomes serial 0) and autoport VNC. Checked
+/// against libvirt 9.0's domxml-to-native: same lines except PCI addresses, machine
+/// alias, acpi and the tap placeholder libvirt prints for every interface.
+pub fn kernel_q35_console_only(dir: &str) -> Domain {
+    let mut d = base("kb", "5a5b6c7d-0000-4000-8000-000000000099");
+    d.os.machine = Some("q35".into());
+    d.os.kernel = Some(format!("{dir}/vmlinuz"));
+    d.os.initrd = Some(format!("{dir}/initrd.img"));
+    d.os.cmdline = Some("console=ttyS0".into());
+    let mut vda = file_disk(&format!("{dir}/disk.img"), "vda", Some(DiskBus::Virtio));
+    vda.driver_name = None;
+    vda.driver_type = None;
+    d.devices.disks = vec![vda, cdrom(None, "sdc", Some(DiskBus::Scsi))];
+    d.devices.controllers.push(Controller {
+        controller_type: "scsi".into(),
+        model: Some("virtio-scsi".into()),
+        ..Default::default()
+    });
+    d.devices
+        .interfaces
+        .push(user_nic("52:54:00:00:00:09", Some("e1000")));
+    d.devices.consoles.push(chardev(ChardevSource::Pty));
+    let mut g = vnc(None);
+    g.autoport = Some(true);
+    d.devices.graphics.push(g);
     d
 }

@@ -1,0 +1,157 @@
+//! Remembered owners: before a file is chowned for a VM, its original owner is stored in
+//! `trusted.libvirt.security.dac` with a refcount (`ref_dac`) and the host boot time
+//! (`timestamp_dac`) — the same attributes libvirt uses, so both can share a host. The
+//! xattrs are written *before* the chown: they are the journal a crashed start is
+//! recovered from. The last user to stop restores the owner and removes the attributes.
+
+use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
+use std::path::Path;
+
+const LABEL: &str = "trusted.libvirt.security.dac";
+const REF: &str = "trusted.libvirt.security.ref_dac";
+const TIMESTAMP: &str = "trusted.libvirt.security.timestamp_dac";
+
+fn xattr_err(op: &str, name: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::new(
+        ErrorCode::SystemError,
+        ErrorDomain::Security,
+        format!(
+            "Unable to {op} XATTR {name} on '{}': {e} (remember_owner needs trusted.* \
+             xattrs: run as root on a filesystem that has them, or set remember_owner = false)",
+            path.display()
+        ),
+    )
+}
+
+fn unsupported(e: &std::io::Error) -> bool {
+    let code = e.raw_os_error();
+    code == Some(nix::errno::Errno::ENOTSUP as i32)
+        || code == Some(nix::errno::Errno::ENOSYS as i32)
+}
+
+/// The host's boot time (`btime` of `/proc/stat`): a refcount from an earlier boot is stale.
+pub fn boot_time() -> String {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("btime ").map(|v| v.trim().to_string()))
+        })
+        .unwrap_or_default()
+}
+
+fn get(path: &Path, name: &str) -> Result<Option<String>> {
+    match xattr::get(path, name) {
+        Ok(v) => Ok(v.map(|b| String::from_utf8_lossy(&b).into_owned())),
+        Err(e) if unsupported(&e) => Ok(None),
+        Err(e) => Err(xattr_err("get", name, path, e)),
+    }
+}
+
+fn set(path: &Path, name: &str, value: &str) -> Result<()> {
+    xattr::set(path, name, value.as_bytes()).map_err(|e| xattr_err("set", name, path, e))
+}
+
+fn remove_all(path: &Path) {
+    for n in [LABEL, REF, TIMESTAMP] {
+        let _ = xattr::remove(path, n);
+    }
+}
+
+/// Record `original` as the owner of `path` (first user) or bump the refcount.
+/// Returns the new refcount; `None` when the filesystem has no xattrs.
+pub fn remember(path: &Path, original: &str) -> Result<Option<u32>> {
+    let now = boot_time();
+    let current = match xattr::get(path, REF) {
+        Ok(v) => v.map(|b| String::from_utf8_lossy(&b).into_owned()),
+        Err(e) if unsupported(&e) => return Ok(None),
+        Err(e) => return Err(xattr_err("get", REF, path, e)),
+    };
+    let mut count: u32 = match current {
+        Some(c) => {
+            if get(path, TIMESTAMP)?.as_deref() != Some(now.as_str()) {
+                // From an earlier boot: nothing of it is in use any more.
+                remove_all(path);
+                0
+            } else {
+                c.trim().parse().unwrap_or(0)
+            }
+        }
+        None => 0,
+    };
+    count += 1;
+    if count == 1 {
+        set(path, LABEL, original)?;
+        set(path, TIMESTAMP, &now)?;
+    }
+    set(path, REF, &count.to_string())?;
+    Ok(Some(count))
+}
+
+/// What to do with a file when one user stops.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Recall {
+    /// Other users remain: leave the file alone.
+    InUse,
+    /// The last user: restore this owner (attributes already removed).
+    Restore(String),
+    /// Nothing was remembered: restore the default.
+    NotRemembered,
+}
+
+/// Drop one reference to `path`'s remembered owner.
+pub fn recall(path: &Path) -> Result<Recall> {
+    let Some(count) = get(path, REF)? else {
+        return Ok(Recall::NotRemembered);
+    };
+    let count: u32 = count.trim().parse().unwrap_or(1);
+    if count > 1 {
+        set(path, REF, &(count - 1).to_string())?;
+        return Ok(Recall::InUse);
+    }
+    let label = get(path, LABEL)?;
+    remove_all(path);
+    Ok(match label {
+        Some(l) => Recall::Restore(l),
+        None => Recall::NotRemembered,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refcounted_remember_and_recall() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("trusted.* xattrs need root; skipping the remember test body");
+            return;
+        }
+        let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+        let f = dir.path().join("disk.img");
+        std::fs::write(&f, b"x").unwrap();
+        assert_eq!(remember(&f, "+1000:+1000").unwrap(), Some(1));
+        assert_eq!(remember(&f, "+107:+107").unwrap(), Some(2));
+        assert_eq!(recall(&f).unwrap(), Recall::InUse);
+        assert_eq!(recall(&f).unwrap(), Recall::Restore("+1000:+1000".into()));
+        assert_eq!(recall(&f).unwrap(), Recall::NotRemembered);
+        assert!(xattr::list(&f)
+            .unwrap()
+            .all(|n| !n.to_string_lossy().starts_with("trusted.")));
+    }
+
+    #[test]
+    fn a_refcount_from_an_earlier_boot_is_dropped() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+        let f = dir.path().join("disk.img");
+        std::fs::write(&f, b"x").unwrap();
+        set(&f, REF, "5").unwrap();
+        set(&f, LABEL, "+9:+9").unwrap();
+        set(&f, TIMESTAMP, "1").unwrap();
+        assert_eq!(remember(&f, "+1:+1").unwrap(), Some(1));
+        assert_eq!(recall(&f).unwrap(), Recall::Restore("+1:+1".into()));
+    }
+}
