@@ -44,6 +44,11 @@ struct Args {
     /// Do not create a read-only socket.
     #[arg(long)]
     no_read_only_socket: bool,
+    /// Where driver plugins are loaded from (default: `plugin_dir` of ROOT/etc/qemu.toml,
+    /// else $OXVIRT_PLUGIN_DIR, else /usr/lib/oxvirt/plugins). Their URIs (e.g.
+    /// `test:///default`) are served to clients that open them.
+    #[arg(long, value_name = "DIR")]
+    plugin_dir: Option<PathBuf>,
     /// How often the lifecycle-event watcher polls the driver, in milliseconds.
     #[arg(long, default_value_t = 200)]
     event_poll_ms: u64,
@@ -98,6 +103,20 @@ fn run(args: Args) -> std::result::Result<(), String> {
     }
     let driver = QemuDriver::open_embed(&root).map_err(|e| e.to_string())?;
     let conn: Arc<dyn Connection> = Arc::new(Hosted(driver));
+    let plugin_dir = args.plugin_dir.clone().or_else(|| {
+        oxvirt_config::QemuConfig::load_or_default(&root.join("etc/qemu.toml"))
+            .ok()
+            .and_then(|c| c.plugin_dir)
+            .or_else(|| Some(oxvirt_plugin_abi::loader::default_plugin_dir()))
+    });
+    if let Some(dir) = plugin_dir.filter(|d| d.is_dir()) {
+        for e in oxvirt_plugin_abi::loader::install_driver_plugins(&dir) {
+            tracing::warn!("{e}");
+        }
+        tracing::info!("driver plugins from {}", dir.display());
+    }
+    let other: oxvirt_driver_remote::server::Opener =
+        Arc::new(|uri: &str| oxvirt_core::registry::open(uri));
 
     std::fs::create_dir_all(&socket_dir)
         .map_err(|e| format!("cannot create {}: {e}", socket_dir.display()))?;
@@ -117,7 +136,7 @@ fn run(args: Args) -> std::result::Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let server = Server::new(conn, instance);
+    let server = Server::with_other_drivers(conn, instance, Some(other));
     server.prime_events();
     rt.block_on(async move {
         // Read-write: the daemon's own uid (and root); SO_PEERCRED on every connection.

@@ -553,3 +553,45 @@ fn boot_rpc_events_for_changes_made_elsewhere() {
         ]
     );
 }
+
+/// A driver from `plugin_dir` (the test driver plugin) served next to QEMU:
+/// `virsh -c test+unix:///default?socket=...`.
+#[test]
+fn rpc_plugin_driver_through_oxvirtd() {
+    const PLUGIN: &str = "liboxvirt_driver_test_plugin.so";
+    let bin = rpc_common::bin_dir();
+    let Some(so) = [bin.join(PLUGIN), bin.join("deps").join(PLUGIN)]
+        .into_iter()
+        .find(|p| p.is_file())
+    else {
+        panic!("{PLUGIN} is missing: build the workspace first (cargo build --workspace)");
+    };
+    let d = Daemon::start_with(|dir| {
+        let plugins = dir.join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        std::fs::copy(&so, plugins.join(PLUGIN)).unwrap();
+        vec!["--plugin-dir".into(), plugins.into()]
+    });
+    let test_uri = format!("test+unix:///default?socket={}", d.socket().display());
+    let o = d.virsh_on(&test_uri, &["list", "--all"]);
+    assert_eq!(o.code, 0, "{}{}\n{}", o.stdout, o.stderr, d.log());
+    assert!(
+        o.stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1", "test", "running"]),
+        "{}",
+        o.stdout
+    );
+    let o = d.virsh_on(&test_uri, &["dominfo", "test"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("State:          running"), "{}", o.stdout);
+    // The QEMU side is unaffected.
+    assert!(d.ok(&["list", "--all"]).contains("Name"));
+    // qemu:///session is not this instance's, and never loops back through the
+    // remote client driver.
+    let o = d.virsh_on(
+        &format!("qemu+unix:///session?socket={}", d.socket().display()),
+        &["list"],
+    );
+    assert_eq!(o.code, 1);
+}

@@ -56,12 +56,19 @@ pub struct SocketPolicy {
     pub allowed_uids: Vec<u32>,
 }
 
-/// What the daemon serves: one hosted driver connection, shared by every client.
+/// Opens a connection for a URI that is not the instance's own (`test:///default` from a
+/// driver plugin): one connection per client that opens it.
+pub type Opener = Arc<dyn Fn(&str) -> oxvirt_core::Result<Box<dyn Connection>> + Send + Sync>;
+
+/// What the daemon serves: one hosted driver connection shared by every client that
+/// opens the instance's URI, plus per-client connections to other drivers through
+/// `other` (events are only produced for the shared one).
 pub struct Server {
     conn: Arc<dyn Connection>,
     instance: Instance,
     bus: EventBus,
     hv_version: OnceLock<u64>,
+    other: Option<Opener>,
 }
 
 enum Out {
@@ -75,6 +82,8 @@ type Callback = (i32, Option<[u8; 16]>);
 /// One client connection's state.
 struct Client {
     opened: AtomicBool,
+    /// The connection CONNECT_OPEN chose, and whether it is the shared one.
+    conn: OnceLock<(Arc<dyn Connection>, bool)>,
     read_only: AtomicBool,
     /// callbackID → (eventID, domain filter).
     callbacks: Mutex<HashMap<i32, Callback>>,
@@ -125,11 +134,22 @@ fn state_num(s: DomainState) -> i32 {
 
 impl Server {
     pub fn new(conn: Arc<dyn Connection>, instance: Instance) -> Arc<Server> {
+        Self::with_other_drivers(conn, instance, None)
+    }
+
+    /// Like [`Server::new`], also serving URIs of other (non-`qemu`) drivers through
+    /// `other`, e.g. `oxvirt_core::registry::open` after loading `plugin_dir`.
+    pub fn with_other_drivers(
+        conn: Arc<dyn Connection>,
+        instance: Instance,
+        other: Option<Opener>,
+    ) -> Arc<Server> {
         Arc::new(Server {
             conn,
             instance,
             bus: EventBus::new(),
             hv_version: OnceLock::new(),
+            other,
         })
     }
 
@@ -187,6 +207,7 @@ impl Server {
         let (tx, mut rx) = mpsc::unbounded_channel::<Out>();
         let client = Arc::new(Client {
             opened: AtomicBool::new(false),
+            conn: OnceLock::new(),
             read_only: AtomicBool::new(policy.read_only),
             callbacks: Mutex::new(HashMap::new()),
             next_callback: AtomicI32::new(1),
@@ -296,9 +317,8 @@ impl Server {
             let dom = RemoteDomain::decode(&mut d)?;
             let cmd = d.string()?;
             let flags = d.u32()?;
-            let out = self
-                .conn
-                .monitor_command(&key(&dom), &cmd, flags & 1 != 0)?;
+            let (conn, _) = self.client_conn(client);
+            let out = conn.monitor_command(&key(&dom), &cmd, flags & 1 != 0)?;
             return ret(|e| {
                 e.string(&out);
             });
@@ -315,7 +335,8 @@ impl Server {
         if client.read_only.load(Ordering::SeqCst) && !p::is_read_only(proc_) {
             return Err(denied(api_name(proc_)));
         }
-        let conn = &*self.conn;
+        let (conn_arc, primary) = self.client_conn(client);
+        let conn = &*conn_arc;
         match proc_ {
             p::AUTH_LIST => ret(|e| {
                 e.u32(1).i32(0); // [REMOTE_AUTH_NONE]
@@ -335,7 +356,14 @@ impl Server {
             p::CONNECT_OPEN => {
                 let name = d.opt_string()?;
                 let flags = d.u32()?;
-                self.check_uri(name.as_deref())?;
+                let chosen = self.choose(name.as_deref())?;
+                if client.conn.set(chosen).is_err() {
+                    return Err(CallErr(RemoteError::new(
+                        err::INTERNAL_ERROR,
+                        err::FROM_RPC,
+                        "internal error: connection already open",
+                    )));
+                }
                 if flags & 1 != 0 {
                     client.read_only.store(true, Ordering::SeqCst);
                 }
@@ -350,6 +378,7 @@ impl Server {
             }),
             p::CONNECT_GET_VERSION => {
                 let v = match self.hv_version.get() {
+                    _ if !primary => conn.hypervisor_version()?,
                     Some(v) => *v,
                     None => {
                         let v = conn.hypervisor_version()?;
@@ -369,9 +398,16 @@ impl Server {
                     e.string(&h);
                 })
             }
-            p::CONNECT_GET_URI => ret(|e| {
-                e.string(self.instance.uri());
-            }),
+            p::CONNECT_GET_URI => {
+                let uri = if primary {
+                    self.instance.uri().to_string()
+                } else {
+                    conn.uri()
+                };
+                ret(|e| {
+                    e.string(&uri);
+                })
+            }
             p::CONNECT_IS_SECURE => ret(|e| {
                 e.i32(1);
             }),
@@ -449,21 +485,21 @@ impl Server {
                     inactive: true,
                 })?;
                 let s = conn.define_xml(&xml)?;
-                if before.iter().any(|b| b.uuid == s.uuid && b.persistent) {
+                if primary && before.iter().any(|b| b.uuid == s.uuid && b.persistent) {
                     self.bus.emit(DomainEvent {
                         dom: remote_domain(&s),
                         event: crate::protocol::lifecycle::DEFINED,
                         detail: crate::protocol::lifecycle::DEFINED_UPDATED,
                     });
                 }
-                self.bus.refresh(&*self.conn);
+                self.changed(primary);
                 ret(|e| remote_domain(&s).encode(e))
             }
             p::DOMAIN_CREATE_XML => {
                 let xml = d.string()?;
                 let _flags = d.u32()?;
                 let s = conn.create_xml(&xml)?;
-                self.bus.refresh(&*self.conn);
+                self.changed(primary);
                 ret(|e| remote_domain(&s).encode(e))
             }
             p::DOMAIN_LOOKUP_BY_NAME => {
@@ -517,16 +553,21 @@ impl Server {
                 }
                 void()
             }
-            _ => self.domain_call(proc_, &mut d),
+            _ => self.domain_call(conn, primary, proc_, &mut d),
         }
     }
 
     /// Procedures whose first argument is a `remote_nonnull_domain`.
-    fn domain_call(&self, proc_: i32, d: &mut Decoder<'_>) -> CallResult {
-        let conn = &*self.conn;
+    fn domain_call(
+        &self,
+        conn: &dyn Connection,
+        primary: bool,
+        proc_: i32,
+        d: &mut Decoder<'_>,
+    ) -> CallResult {
         let dom = RemoteDomain::decode(d)?;
         let k = key(&dom);
-        let changed = || self.bus.refresh(&*self.conn);
+        let changed = || self.changed(primary);
         match proc_ {
             p::DOMAIN_CREATE => {
                 conn.start(&k)?;
@@ -675,31 +716,53 @@ impl Server {
         }
     }
 
-    fn check_uri(&self, name: Option<&str>) -> Result<(), CallErr> {
+    /// The connection a client's calls go to (the shared one before CONNECT_OPEN).
+    fn client_conn(&self, client: &Client) -> (Arc<dyn Connection>, bool) {
+        client
+            .conn
+            .get()
+            .cloned()
+            .unwrap_or_else(|| (self.conn.clone(), true))
+    }
+
+    /// After a state change: events for the shared connection, before the reply.
+    fn changed(&self, primary: bool) {
+        if primary {
+            self.bus.refresh(&*self.conn);
+        }
+    }
+
+    /// Which connection CONNECT_OPEN's `name` selects: the shared one for the instance's
+    /// URI (or NULL/""), a new one from `other` for another driver's URI.
+    fn choose(&self, name: Option<&str>) -> Result<(Arc<dyn Connection>, bool), CallErr> {
         let name = name.unwrap_or("");
         if name.is_empty() {
-            return Ok(());
+            return Ok((self.conn.clone(), true));
         }
-        let ok = oxvirt_core::uri::ConnectUri::parse(name)
-            .map(|u| {
-                u.driver == "qemu"
-                    && u.host.is_none()
-                    && u.transport.is_none()
-                    && u.path == self.instance.uri().trim_start_matches("qemu:///")
-            })
-            .unwrap_or(false);
-        if ok {
-            Ok(())
-        } else {
-            Err(CallErr(RemoteError::new(
-                err::NO_CONNECT,
-                err::FROM_NONE,
-                format!(
-                    "no connection driver available for {name}: this oxvirtd serves {}",
-                    self.instance.uri()
-                ),
-            )))
+        let parsed = oxvirt_core::uri::ConnectUri::parse(name).ok();
+        if let Some(u) = parsed.filter(|u| u.host.is_none() && u.transport.is_none()) {
+            if u.driver == "qemu" && u.path == self.instance.uri().trim_start_matches("qemu:///") {
+                return Ok((self.conn.clone(), true));
+            }
+            // Never "qemu": the remote client driver linked into this process would
+            // connect back to a daemon socket.
+            if u.driver != "qemu" {
+                if let Some(open) = &self.other {
+                    return match open(name) {
+                        Ok(c) => Ok((Arc::from(c), false)),
+                        Err(e) => Err(CallErr::from(e)),
+                    };
+                }
+            }
         }
+        Err(CallErr(RemoteError::new(
+            err::NO_CONNECT,
+            err::FROM_NONE,
+            format!(
+                "no connection driver available for {name}: this oxvirtd serves {}",
+                self.instance.uri()
+            ),
+        )))
     }
 }
 

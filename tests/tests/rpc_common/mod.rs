@@ -39,6 +39,11 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start() -> Daemon {
+        Self::start_with(|_| Vec::new())
+    }
+
+    /// Start with extra arguments, computed from the test directory.
+    pub fn start_with(extra: impl FnOnce(&Path) -> Vec<std::ffi::OsString>) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("oxd")
             .tempdir_in("/tmp")
@@ -49,6 +54,7 @@ impl Daemon {
             .arg(dir.path().join("s"))
             .arg("--root")
             .arg(dir.path().join("root"))
+            .args(extra(dir.path()))
             .env("OXVIRT_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(log)
