@@ -291,6 +291,16 @@ fn rpc_bad_input_gets_errors_and_the_daemon_keeps_serving() {
     // Everyone else is still served.
     assert!(!d.ok(&["hostname"]).trim().is_empty());
     assert!(d.ok(&["list", "--all"]).contains("Name"));
+    // And every connection's tasks ended (no leaked writer per client).
+    let count = |what: &str| d.log().matches(what).count();
+    assert!(
+        wait_until(Duration::from_secs(5), || count("client connected")
+            == count("client disconnected")),
+        "connected {} vs disconnected {}",
+        count("client connected"),
+        count("client disconnected")
+    );
+    assert!(count("client connected") >= 10);
 }
 
 /// Our own CLI as an RPC client (`oxvirt -c qemu+unix:///system?socket=...`).

@@ -69,7 +69,13 @@ pub struct Server {
     bus: EventBus,
     hv_version: OnceLock<u64>,
     other: Option<Opener>,
+    /// Server PINGs: interval and how many unanswered ones close the connection.
+    keepalive: OnceLock<(std::time::Duration, u32)>,
 }
+
+/// libvirtd's defaults (`keepalive_interval`, `keepalive_count`).
+pub const KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+pub const KEEPALIVE_COUNT: u32 = 5;
 
 enum Out {
     Frame(Vec<u8>),
@@ -89,7 +95,12 @@ struct Client {
     callbacks: Mutex<HashMap<i32, Callback>>,
     next_callback: AtomicI32,
     tx: mpsc::UnboundedSender<Out>,
-    closing: Notify,
+    /// Wakes the reader to end the connection (writer gone, keepalive timeout).
+    closing: Arc<Notify>,
+    /// The client asked for PROGRAM_KEEPALIVE: the server pings it when idle.
+    keepalive: AtomicBool,
+    /// When the client last sent anything.
+    last_rx: Mutex<std::time::Instant>,
 }
 
 /// A failed call: the `remote_error` to send.
@@ -150,7 +161,15 @@ impl Server {
             bus: EventBus::new(),
             hv_version: OnceLock::new(),
             other,
+            keepalive: OnceLock::new(),
         })
+    }
+
+    /// Change the server PING interval and count (before serving; default 5 s and 5,
+    /// as libvirtd). A client that asked for keepalive and stays silent for
+    /// `interval * (count + 1)` is disconnected.
+    pub fn set_keepalive(&self, interval: std::time::Duration, count: u32) {
+        let _ = self.keepalive.set((interval, count));
     }
 
     /// Take the first domain snapshot for events (blocking; call before serving).
@@ -211,10 +230,13 @@ impl Server {
             read_only: AtomicBool::new(policy.read_only),
             callbacks: Mutex::new(HashMap::new()),
             next_callback: AtomicI32::new(1),
+            keepalive: AtomicBool::new(false),
+            last_rx: Mutex::new(std::time::Instant::now()),
             tx,
-            closing: Notify::new(),
+            closing: Arc::new(Notify::new()),
         });
-        let writer_client = client.clone();
+        // The writer must not hold the Client (it holds the channel's sender).
+        let writer_closing = client.closing.clone();
         let writer = tokio::spawn(async move {
             while let Some(out) = rx.recv().await {
                 match out {
@@ -227,10 +249,15 @@ impl Server {
                 }
             }
             let _ = wr.shutdown().await;
-            writer_client.closing.notify_one();
+            writer_closing.notify_one();
         });
         let events = tokio::spawn(forward_events(client.clone(), self.bus.tx.subscribe()));
         let in_flight = Arc::new(Semaphore::new(MAX_CALLS_PER_CLIENT));
+        let (interval, count) = *self
+            .keepalive
+            .get()
+            .unwrap_or(&(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT));
+        let pinger = tokio::spawn(keepalive(client.clone(), interval, count));
 
         loop {
             let frame = tokio::select! {
@@ -238,7 +265,10 @@ impl Server {
                 _ = client.closing.notified() => break,
             };
             let body = match frame {
-                Ok(Some(b)) => b,
+                Ok(Some(b)) => {
+                    *lock(&client.last_rx) = std::time::Instant::now();
+                    b
+                }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::info!("closing a client connection: {e}");
@@ -278,7 +308,10 @@ impl Server {
             });
         }
         events.abort();
-        // Let in-flight replies drain; the writer ends when every sender is gone.
+        pinger.abort();
+        // Let calls in flight finish and queue their replies, then end the writer.
+        let _ = in_flight.acquire_many(MAX_CALLS_PER_CLIENT as u32).await;
+        let _ = client.tx.send(Out::Close);
         drop(client);
         let _ = writer.await;
         tracing::debug!("client disconnected");
@@ -343,6 +376,9 @@ impl Server {
             }),
             p::CONNECT_SUPPORTS_FEATURE => {
                 let f = d.i32()?;
+                if f == feature::PROGRAM_KEEPALIVE {
+                    client.keepalive.store(true, Ordering::SeqCst);
+                }
                 let yes = matches!(
                     f,
                     feature::PROGRAM_KEEPALIVE
@@ -940,6 +976,35 @@ async fn read_frame(rd: &mut tokio::net::unix::OwnedReadHalf) -> std::io::Result
         ));
     }
     Ok(Some(body))
+}
+
+/// Ping a client that asked for keepalive after `interval` of silence; close it after
+/// `interval * (count + 1)` (libvirtd's rule), so dead peers do not linger.
+async fn keepalive(client: Arc<Client>, interval: std::time::Duration, count: u32) {
+    loop {
+        tokio::time::sleep(interval).await;
+        if !client.keepalive.load(Ordering::SeqCst) {
+            continue;
+        }
+        let idle = lock(&client.last_rx).elapsed();
+        if idle >= interval * (count + 1) {
+            tracing::info!(
+                "closing a client connection: no answer to {count} keepalive PINGs ({idle:?} silent)"
+            );
+            client.closing.notify_one();
+            return;
+        }
+        if idle >= interval {
+            let ping = Header::message(packet::PROG_KEEPALIVE, packet::KEEPALIVE_PING, 0);
+            if client
+                .tx
+                .send(Out::Frame(packet::encode(&ping, &[])))
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
 }
 
 /// Forward lifecycle events to the client's registered callbacks as MESSAGE 318.

@@ -171,6 +171,10 @@ struct Harness {
 }
 
 fn serve(fake: Fake, policy: SocketPolicy) -> Harness {
+    serve_with(fake, policy, |_| {})
+}
+
+fn serve_with(fake: Fake, policy: SocketPolicy, setup: impl FnOnce(&Server)) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("sock");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -179,6 +183,7 @@ fn serve(fake: Fake, policy: SocketPolicy) -> Harness {
         .build()
         .unwrap();
     let server = Server::new(Arc::new(fake), Instance::System);
+    setup(&server);
     server.prime_events();
     let s2 = sock.clone();
     rt.block_on(async {
@@ -384,4 +389,60 @@ fn read_only_policy_refuses_changes_but_reads() {
             .contains("read only access prevents virDomainDefineXML"),
         "{e}"
     );
+}
+
+#[test]
+fn silent_keepalive_client_is_pinged_then_dropped() {
+    let h = serve_with(Fake::default(), SocketPolicy::default(), |s| {
+        s.set_keepalive(Duration::from_millis(200), 2)
+    });
+    let mut s = UnixStream::connect(&h.sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut e = Encoder::new();
+    e.i32(p::feature::PROGRAM_KEEPALIVE);
+    s.write_all(&frame(
+        PROG_REMOTE,
+        p::CONNECT_SUPPORTS_FEATURE,
+        0,
+        MsgType::Call,
+        &e.buf,
+    ))
+    .unwrap();
+    let t0 = Instant::now();
+    let mut pings = 0;
+    while let Some((m, _)) = read_msg(&mut s) {
+        if m.prog == PROG_KEEPALIVE && m.proc_ == packet::KEEPALIVE_PING {
+            pings += 1;
+        }
+    }
+    // Closed after about 3 intervals of silence, having pinged in between.
+    assert!(pings >= 1, "{pings}");
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+
+    // A client that answers PONG stays.
+    let mut s = UnixStream::connect(&h.sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    s.write_all(&frame(
+        PROG_REMOTE,
+        p::CONNECT_SUPPORTS_FEATURE,
+        0,
+        MsgType::Call,
+        &e.buf,
+    ))
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_millis(1200);
+    while Instant::now() < deadline {
+        let (m, _) = read_msg(&mut s).expect("connection dropped although PONGs were sent");
+        if m.prog == PROG_KEEPALIVE && m.proc_ == packet::KEEPALIVE_PING {
+            s.write_all(&frame(
+                PROG_KEEPALIVE,
+                packet::KEEPALIVE_PONG,
+                0,
+                MsgType::Message,
+                &[],
+            ))
+            .unwrap();
+        }
+    }
 }
