@@ -262,6 +262,8 @@ impl Connection for Hosted {
     fn xml(&self, key: &DomainKey, flags: XmlFlags) -> Result<String> {
         self.0.xml(key, flags)
     }
+    // Every `Connection` method is delegated here; a method added to the trait must be
+    // added here too, or the daemon serves the trait's default.
     fn hostname(&self) -> Result<String> {
         self.0.hostname()
     }
@@ -289,6 +291,21 @@ impl Connection for Hosted {
     }
     fn xml_from_native(&self, format: &str, native: &str) -> Result<String> {
         self.0.xml_from_native(format, native)
+    }
+    fn security_model(&self) -> Result<Option<(String, String)>> {
+        match self.0.security_model()? {
+            Some(m) => Ok(Some(m)),
+            None => {
+                // The primary backend of the stack this root's qemu.toml configures.
+                let cfg_path = self.0.layout().config_file();
+                let cfg = oxvirt_config::QemuConfig::load_or_default(&cfg_path).map_err(|e| {
+                    oxvirt_core::Error::config(format!("{}: {e}", cfg_path.display()))
+                })?;
+                let mgr =
+                    oxvirt_driver_qemu::security::SecuritySpec::from_config(&cfg).manager()?;
+                Ok(mgr.primary().map(|(m, d)| (m.to_string(), d.to_string())))
+            }
+        }
     }
     fn monitor_command(&self, key: &DomainKey, command: &str, hmp: bool) -> Result<String> {
         match Connection::monitor_command(&self.0, key, command, hmp) {

@@ -477,6 +477,17 @@ impl Connection for RemoteConnection {
             e.string(format).string(native).u32(0);
         })
     }
+    fn security_model(&self) -> Result<Option<(String, String)>> {
+        let r = self.call_remote(p::NODE_GET_SECURITY_MODEL, |_| {})?;
+        let mut d = Decoder::new(&r);
+        let model = d
+            .var_chars(crate::protocol::SECURITY_MODEL_MAX)
+            .map_err(xdr_err)?;
+        let doi = d
+            .var_chars(crate::protocol::SECURITY_MODEL_MAX)
+            .map_err(xdr_err)?;
+        Ok((!model.is_empty()).then_some((model, doi)))
+    }
     fn monitor_command(&self, key: &DomainKey, command: &str, hmp: bool) -> Result<String> {
         let dom = self.resolve(key)?;
         let mut e = Encoder::new();

@@ -491,9 +491,14 @@ impl Server {
                     e.string(&out);
                 })
             }
-            p::NODE_GET_SECURITY_MODEL => ret(|e| {
-                e.var_chars("none").var_chars("0");
-            }),
+            p::NODE_GET_SECURITY_MODEL => {
+                let (model, doi) = conn
+                    .security_model()?
+                    .unwrap_or_else(|| ("none".into(), "0".into()));
+                ret(|e| {
+                    e.var_chars(&model).var_chars(&doi);
+                })
+            }
             p::CONNECT_LIST_ALL_DOMAINS => {
                 let need = d.i32()?;
                 let flags = d.u32()?;
@@ -725,8 +730,9 @@ impl Server {
                     .first()
                     .and_then(|s| s.label.clone())
                     .unwrap_or_default();
+                // A labelled VM is confined by it (libvirt's DAC and SELinux report 1).
                 ret(|e| {
-                    e.var_chars(&label).i32(0);
+                    e.var_chars(&label).i32(!label.is_empty() as i32);
                 })
             }
             p::DOMAIN_GET_MESSAGES => {
