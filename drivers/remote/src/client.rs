@@ -276,6 +276,12 @@ impl RemoteConnection {
 
 impl Drop for RemoteConnection {
     fn drop(&mut self) {
+        // A hung daemon must not hang the program at exit.
+        if let Ok(g) = self.inner.lock() {
+            let _ = g
+                .stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(5)));
+        }
         let _ = self.call(PROG_REMOTE, p::CONNECT_CLOSE, &[]);
     }
 }
