@@ -278,6 +278,12 @@ pub trait Connection: Send + Sync {
     fn monitor_command(&self, _key: &DomainKey, _command: &str, _hmp: bool) -> Result<String> {
         Err(not_supported("qemu-monitor-command"))
     }
+    /// The host's primary security model and DOI (`virNodeGetSecurityModel`, the
+    /// `Security model:` / `Security DOI:` lines of `dominfo`); `None` when the driver
+    /// does not say.
+    fn security_model(&self) -> Result<Option<(String, String)>> {
+        Ok(None)
+    }
 }
 
 fn not_supported(what: &str) -> crate::Error {

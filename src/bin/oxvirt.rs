@@ -4,6 +4,7 @@ use clap::Parser;
 
 // Link the built-in drivers and security backends so they register themselves.
 use oxvirt_driver_qemu as _;
+use oxvirt_driver_remote as _;
 use oxvirt_security_dac as _;
 use oxvirt_security_none as _;
 

@@ -1,0 +1,208 @@
+//! Shared by the RPC end-to-end tests: a private `oxvirtd` on a temp root and socket
+//! directory (killed on drop, after destroying what still runs), and runners for stock
+//! `virsh` and `/usr/bin/python3` against it.
+
+#![allow(dead_code)]
+
+use oxvirt_tests::{guest, GUEST_CMDLINE};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The workspace's `target/<profile>/` directory, where the binaries are built.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: build the workspace first (cargo build --workspace)",
+        p.display()
+    );
+    p
+}
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A running `oxvirtd` serving a temp root.
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Daemon {
+    pub fn start() -> Daemon {
+        Self::start_with(|_| Vec::new())
+    }
+
+    /// Start with extra arguments, computed from the test directory.
+    pub fn start_with(extra: impl FnOnce(&Path) -> Vec<std::ffi::OsString>) -> Daemon {
+        let dir = tempfile::Builder::new()
+            .prefix("oxd")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let log = std::fs::File::create(dir.path().join("oxvirtd.log")).unwrap();
+        let child = Command::new(bin("oxvirtd"))
+            .arg("--socket-dir")
+            .arg(dir.path().join("s"))
+            .arg("--root")
+            .arg(dir.path().join("root"))
+            .args(extra(dir.path()))
+            .env("OXVIRT_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let d = Daemon { dir, child };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !d.socket().exists() || !d.ro_socket().exists() {
+            assert!(
+                Instant::now() < deadline,
+                "oxvirtd did not create its sockets:\n{}",
+                d.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        d
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn root(&self) -> PathBuf {
+        self.path().join("root")
+    }
+    pub fn socket(&self) -> PathBuf {
+        self.path().join("s/oxvirt-sock")
+    }
+    pub fn ro_socket(&self) -> PathBuf {
+        self.path().join("s/oxvirt-sock-ro")
+    }
+    pub fn uri(&self) -> String {
+        format!("qemu+unix:///system?socket={}", self.socket().display())
+    }
+    pub fn ro_uri(&self) -> String {
+        format!("qemu+unix:///system?socket={}", self.ro_socket().display())
+    }
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path().join("oxvirtd.log")).unwrap_or_default()
+    }
+    /// Run stock virsh against this daemon.
+    pub fn virsh_on(&self, uri: &str, args: &[&str]) -> Out {
+        let out = Command::new("virsh")
+            .arg("-c")
+            .arg(uri)
+            .args(args)
+            .env("LC_ALL", "C")
+            .output()
+            .expect("virsh (libvirt-clients) must be installed");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+    pub fn virsh(&self, args: &[&str]) -> Out {
+        self.virsh_on(&self.uri(), args)
+    }
+    /// Run virsh and insist on exit 0.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.virsh(args);
+        assert_eq!(
+            o.code,
+            0,
+            "virsh {args:?} failed:\n{}{}\n--- oxvirtd log tail:\n{}",
+            o.stdout,
+            o.stderr,
+            tail(&self.log(), 30)
+        );
+        o.stdout
+    }
+    /// Write a file in the test directory; returns its path.
+    pub fn write(&self, file: &str, text: &str) -> String {
+        let p = self.path().join(file);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+    /// The test guest's domain XML.
+    pub fn domain_xml(&self, name: &str) -> String {
+        let g = guest();
+        format!(
+            "<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>{}</kernel>
+    <initrd>{}</initrd>
+    <cmdline>{GUEST_CMDLINE}</cmdline>
+  </os>
+  <features><acpi/></features>
+  <devices>
+    <serial type='file'><source path='{}/{name}.serial'/><target port='0'/></serial>
+  </devices>
+</domain>
+",
+            g.kernel.display(),
+            g.initrd.display(),
+            self.path().display()
+        )
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // Stop whatever still runs (through the embedded driver, daemon or not).
+        if let Ok(rd) = std::fs::read_dir(self.root().join("run/qemu")) {
+            for e in rd.flatten() {
+                let f = e.file_name().to_string_lossy().into_owned();
+                if let Some(name) = f.strip_suffix(".xml") {
+                    let _ = Command::new(bin_dir().join("oxvirt"))
+                        .arg("-c")
+                        .arg(format!("qemu:///embed?root={}", self.root().display()))
+                        .args(["destroy", name])
+                        .output();
+                }
+            }
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Poll `f` until it returns true or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
