@@ -10,8 +10,7 @@
 
 use clap::Parser;
 // Link the built-in security backends: the hosted QEMU driver finds them by model name.
-use oxvirt_core::driver::{Connection, DomainInfo, DomainKey, DomainSummary, ListFilter, XmlFlags};
-use oxvirt_core::{ErrorCode, Result};
+use oxvirt_core::driver::Connection;
 use oxvirt_driver_qemu::QemuDriver;
 use oxvirt_driver_remote::server::{Instance, Server, SocketPolicy};
 use oxvirt_security_dac as _;
@@ -102,7 +101,7 @@ fn run(args: Args) -> std::result::Result<(), String> {
         return Err("the system instance runs as root; use --session (or --socket-dir and --root for a private instance)".into());
     }
     let driver = QemuDriver::open_embed(&root).map_err(|e| e.to_string())?;
-    let conn: Arc<dyn Connection> = Arc::new(Hosted(driver));
+    let conn: Arc<dyn Connection> = Arc::new(driver);
     let plugin_dir = args.plugin_dir.clone().or_else(|| {
         oxvirt_config::QemuConfig::load_or_default(&root.join("etc/qemu.toml"))
             .ok()
@@ -205,172 +204,4 @@ fn bind(path: &Path, mode: u32) -> std::result::Result<tokio::net::UnixListener,
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| format!("cannot chmod {}: {e}", path.display()))?;
     Ok(l)
-}
-
-/// The QEMU driver as the daemon hosts it: every call delegates to the driver; where the
-/// driver still answers "not supported" for capabilities, domxml-to-native or the
-/// monitor command, the daemon answers from what the driver crate already offers.
-struct Hosted(QemuDriver);
-
-fn unsupported(e: &oxvirt_core::Error) -> bool {
-    e.code == ErrorCode::NoSupport
-}
-
-impl Connection for Hosted {
-    fn uri(&self) -> String {
-        self.0.uri()
-    }
-    fn hypervisor_type(&self) -> &'static str {
-        self.0.hypervisor_type()
-    }
-    fn hypervisor_version(&self) -> Result<u64> {
-        self.0.hypervisor_version()
-    }
-    fn list(&self, filter: ListFilter) -> Result<Vec<DomainSummary>> {
-        self.0.list(filter)
-    }
-    fn lookup(&self, key: &DomainKey) -> Result<DomainSummary> {
-        self.0.lookup(key)
-    }
-    fn define_xml(&self, xml: &str) -> Result<DomainSummary> {
-        self.0.define_xml(xml)
-    }
-    fn undefine(&self, key: &DomainKey) -> Result<()> {
-        self.0.undefine(key)
-    }
-    fn create_xml(&self, xml: &str) -> Result<DomainSummary> {
-        self.0.create_xml(xml)
-    }
-    fn start(&self, key: &DomainKey) -> Result<DomainSummary> {
-        self.0.start(key)
-    }
-    fn shutdown(&self, key: &DomainKey) -> Result<()> {
-        self.0.shutdown(key)
-    }
-    fn destroy(&self, key: &DomainKey) -> Result<()> {
-        self.0.destroy(key)
-    }
-    fn suspend(&self, key: &DomainKey) -> Result<()> {
-        self.0.suspend(key)
-    }
-    fn resume(&self, key: &DomainKey) -> Result<()> {
-        self.0.resume(key)
-    }
-    fn info(&self, key: &DomainKey) -> Result<DomainInfo> {
-        self.0.info(key)
-    }
-    fn xml(&self, key: &DomainKey, flags: XmlFlags) -> Result<String> {
-        self.0.xml(key, flags)
-    }
-    // Every `Connection` method is delegated here; a method added to the trait must be
-    // added here too, or the daemon serves the trait's default.
-    fn hostname(&self) -> Result<String> {
-        self.0.hostname()
-    }
-    fn capabilities(&self) -> Result<String> {
-        match self.0.capabilities() {
-            Err(e) if unsupported(&e) => Ok(fallback_capabilities()),
-            r => r,
-        }
-    }
-    fn domain_capabilities(
-        &self,
-        emulator: Option<&str>,
-        arch: Option<&str>,
-        machine: Option<&str>,
-        virttype: Option<&str>,
-    ) -> Result<String> {
-        self.0
-            .domain_capabilities(emulator, arch, machine, virttype)
-    }
-    fn xml_to_native(&self, format: &str, xml: &str) -> Result<String> {
-        match self.0.xml_to_native(format, xml) {
-            Err(e) if unsupported(&e) => fallback_xml_to_native(&self.0, format, xml),
-            r => r,
-        }
-    }
-    fn xml_from_native(&self, format: &str, native: &str) -> Result<String> {
-        self.0.xml_from_native(format, native)
-    }
-    fn security_model(&self) -> Result<Option<(String, String)>> {
-        match self.0.security_model()? {
-            Some(m) => Ok(Some(m)),
-            None => {
-                // The primary backend of the stack this root's qemu.toml configures.
-                let cfg_path = self.0.layout().config_file();
-                let cfg = oxvirt_config::QemuConfig::load_or_default(&cfg_path).map_err(|e| {
-                    oxvirt_core::Error::config(format!("{}: {e}", cfg_path.display()))
-                })?;
-                let mgr =
-                    oxvirt_driver_qemu::security::SecuritySpec::from_config(&cfg).manager()?;
-                Ok(mgr.primary().map(|(m, d)| (m.to_string(), d.to_string())))
-            }
-        }
-    }
-    fn monitor_command(&self, key: &DomainKey, command: &str, hmp: bool) -> Result<String> {
-        match Connection::monitor_command(&self.0, key, command, hmp) {
-            Err(e) if unsupported(&e) && !hmp => {
-                let v = QemuDriver::monitor_command(&self.0, key, command)?;
-                Ok(v.to_string())
-            }
-            r => r,
-        }
-    }
-}
-
-/// A minimal host capabilities document (until the driver's own exists): host uuid and
-/// arch, and one hvm guest per QEMU emulator found.
-fn fallback_capabilities() -> String {
-    let arch = std::env::consts::ARCH;
-    let host_uuid = std::fs::read_to_string("/etc/machine-id")
-        .ok()
-        .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
-        .unwrap_or_default();
-    let emulator = format!("/usr/bin/qemu-system-{arch}");
-    let kvm = Path::new("/dev/kvm").exists();
-    let mut s = String::new();
-    s.push_str("<capabilities>\n\n  <host>\n");
-    s.push_str(&format!("    <uuid>{host_uuid}</uuid>\n"));
-    s.push_str(&format!(
-        "    <cpu>\n      <arch>{arch}</arch>\n    </cpu>\n"
-    ));
-    s.push_str("    <secmodel>\n      <model>none</model>\n      <doi>0</doi>\n    </secmodel>\n");
-    s.push_str("  </host>\n\n  <guest>\n    <os_type>hvm</os_type>\n");
-    s.push_str(&format!(
-        "    <arch name='{arch}'>\n      <wordsize>64</wordsize>\n"
-    ));
-    s.push_str(&format!("      <emulator>{emulator}</emulator>\n"));
-    s.push_str("      <domain type='qemu'/>\n");
-    if kvm {
-        s.push_str("      <domain type='kvm'/>\n");
-    }
-    s.push_str("    </arch>\n  </guest>\n\n</capabilities>\n");
-    s
-}
-
-/// `domxml-to-native qemu-argv` through the driver's argv builder, touching nothing.
-fn fallback_xml_to_native(driver: &QemuDriver, format: &str, xml: &str) -> Result<String> {
-    if format != "qemu-argv" {
-        return Err(oxvirt_core::Error::invalid_arg(format!(
-            "unsupported config type {format}"
-        )));
-    }
-    let dom = oxvirt_core::domain::parse_domain_xml(xml)?;
-    let emulator = dom
-        .devices
-        .emulator
-        .clone()
-        .unwrap_or_else(|| format!("/usr/bin/qemu-system-{}", std::env::consts::ARCH));
-    let emulator = PathBuf::from(emulator);
-    let id = 0;
-    let runtime = driver.layout().runtime_dir(id, &dom.name);
-    let monitor = runtime.join("monitor.sock");
-    let domain_dir = driver.layout().domain_dir(id, &dom.name);
-    let ctx = oxvirt_driver_qemu::argv::ArgvContext {
-        emulator: &emulator,
-        monitor_socket: &monitor,
-        domain_dir: &domain_dir,
-        for_native_export: true,
-    };
-    Ok(oxvirt_driver_qemu::argv::build(&dom, &ctx)?.to_shell_line())
 }

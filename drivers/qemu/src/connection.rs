@@ -1015,6 +1015,11 @@ impl Connection for QemuDriver {
         Ok(reply.to_string())
     }
 
+    fn security_model(&self) -> Result<Option<(String, String)>> {
+        let mgr = SecuritySpec::from_config(&self.config).manager()?;
+        Ok(mgr.primary().map(|(m, d)| (m.to_string(), d.to_string())))
+    }
+
     fn xml(&self, key: &DomainKey, flags: XmlFlags) -> Result<String> {
         let e = self.entry(key)?;
         match (&e.status, &e.definition, flags.inactive) {
