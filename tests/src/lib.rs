@@ -9,6 +9,8 @@
 //! itself off right after the marker. The marker may share its console line with
 //! SeaBIOS's escape sequences: look for the substring, not for an equal line.
 
+pub mod harness;
+
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};

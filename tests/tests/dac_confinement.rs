@@ -6,6 +6,7 @@
 //! while running and after each way of stopping, the VM's cgroup and its `devices.list`,
 //! and that no `trusted.libvirt.*` xattr is left behind.
 
+use oxvirt_tests::harness::{self, built_binary};
 use oxvirt_tests::{guest, GUEST_CMDLINE, GUEST_READY_MARKER};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -16,14 +17,7 @@ const USER: &str = "oxvirt-qemu-test";
 const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let p = exe.parent().unwrap().parent().unwrap().join(name);
-    assert!(
-        p.is_file(),
-        "{} missing: cargo build --workspace",
-        p.display()
-    );
-    p
+    built_binary(name)
 }
 
 /// The test user's uid and gid, created once.
@@ -203,22 +197,8 @@ fn field<'a>(status: &'a str, key: &str) -> &'a str {
         .unwrap_or("")
 }
 
-fn gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(s) => s
-            .rsplit_once(')')
-            .map(|(_, r)| r.trim_start().starts_with('Z'))
-            .unwrap_or(true),
-    }
-}
-
 fn wait_gone(pid: u32) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !gone(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    gone(pid)
+    harness::wait_gone(pid, Duration::from_secs(10))
 }
 
 /// The cgroup under `devices/machine` whose `cgroup.procs` lists `pid`.

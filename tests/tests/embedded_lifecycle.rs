@@ -4,178 +4,39 @@
 //! `.config/nextest.toml`). Every `oxvirt` invocation is a new process, so each step
 //! also checks that a later process finds and manages what an earlier one started.
 
+use oxvirt_tests::harness::{built_binary, guest_domain_xml, process_gone, EmbedRoot};
 use oxvirt_tests::{
-    guest, GUEST_CMDLINE, GUEST_CMDLINE_POWEROFF, GUEST_CMDLINE_REBOOT, GUEST_READY_MARKER,
+    guest, wait_for_file_contains, GUEST_CMDLINE, GUEST_CMDLINE_POWEROFF, GUEST_CMDLINE_REBOOT,
+    GUEST_READY_MARKER,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The workspace's `target/<profile>/` directory, where `oxvirt` is built.
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    deps.parent().unwrap().to_path_buf()
-}
+type Root = EmbedRoot;
 
-fn oxvirt_bin() -> PathBuf {
-    let p = bin_dir().join("oxvirt");
-    assert!(
-        p.is_file(),
-        "{} is missing: build the workspace first (cargo build --workspace)",
-        p.display()
-    );
-    p
-}
-
-/// A root directory for one test, short enough for socket paths; removed on drop after
-/// destroying whatever still runs in it.
-struct Root {
-    dir: tempfile::TempDir,
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Root {
-    fn new() -> Root {
-        Root {
-            dir: tempfile::Builder::new()
-                .prefix("oxv")
-                .tempdir_in("/tmp")
-                .unwrap(),
-        }
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn uri(&self) -> String {
-        format!("qemu:///embed?root={}", self.path().display())
-    }
-    fn run(&self, args: &[&str]) -> Out {
-        let out = Command::new(oxvirt_bin())
-            .arg("-c")
-            .arg(self.uri())
-            .args(args)
-            .output()
-            .unwrap();
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-    /// Run and insist on success.
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert_eq!(
-            o.code, 0,
-            "oxvirt {args:?} failed:\n{}{}",
-            o.stdout, o.stderr
-        );
-        o.stdout
-    }
-    fn state(&self, name: &str) -> String {
-        self.ok(&["domstate", "--reason", name]).trim().to_string()
-    }
-    fn write(&self, file: &str, text: &str) -> String {
-        let p = self.path().join(file);
-        std::fs::write(&p, text).unwrap();
-        p.display().to_string()
-    }
-    fn status_attr(&self, name: &str, attr: &str) -> Option<u32> {
-        let text =
-            std::fs::read_to_string(self.path().join(format!("run/qemu/{name}.xml"))).ok()?;
-        let key = format!("{attr}='");
-        let start = text.find(&key)? + key.len();
-        let end = start + text[start..].find('\'')?;
-        text[start..end].parse().ok()
-    }
-    fn wait_state(&self, name: &str, want: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let s = self.state(name);
-            if s == want || Instant::now() > deadline {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        let Ok(rd) = std::fs::read_dir(self.path().join("run/qemu")) else {
-            return;
-        };
-        for e in rd.flatten() {
-            let f = e.file_name().to_string_lossy().into_owned();
-            if let Some(name) = f.strip_suffix(".xml") {
-                let _ = self.run(&["destroy", name]);
-            }
-        }
-    }
-}
-
-/// A process is gone when /proc has no entry or only a zombie (reaped late by PID 1).
-fn process_gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(s) => s
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.trim_start().starts_with('Z'))
-            .unwrap_or(true),
-    }
-}
-
-fn wait_file_contains(path: &Path, needle: &str, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if std::fs::read_to_string(path)
-            .map(|t| t.contains(needle))
-            .unwrap_or(false)
-        {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
+fn new_root() -> Root {
+    EmbedRoot::new("oxv")
 }
 
 fn guest_xml(root: &Root, name: &str, cmdline: &str, extra: &str) -> String {
-    let g = guest();
-    format!(
-        "<domain type='qemu'>
-  <name>{name}</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>{}</kernel>
-    <initrd>{}</initrd>
-    <cmdline>{cmdline}</cmdline>
-  </os>
-  <features><acpi/></features>
-  {extra}
-  <devices>
-    <serial type='file'><source path='{}/{name}.serial'/><target port='0'/></serial>
-  </devices>
-</domain>
-",
-        g.kernel.display(),
-        g.initrd.display(),
-        root.path().display()
+    guest_domain_xml(
+        name,
+        cmdline,
+        &root.path().join(format!("{name}.serial")),
+        extra,
     )
+}
+
+fn wait_file_contains(path: &Path, needle: &str, timeout: Duration) -> bool {
+    wait_for_file_contains(path, needle, timeout)
 }
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[test]
 fn boot_lifecycle_states_and_reasons() {
-    let root = Root::new();
+    let root = new_root();
     let xml = root.write("demo.xml", &guest_xml(&root, "demo", GUEST_CMDLINE, ""));
     assert!(root
         .ok(&["define", &xml])
@@ -254,7 +115,7 @@ fn boot_lifecycle_states_and_reasons() {
 
 #[test]
 fn boot_guest_poweroff_ends_shut_off() {
-    let root = Root::new();
+    let root = new_root();
     let xml = root.write(
         "p.xml",
         &guest_xml(&root, "poweroff", GUEST_CMDLINE_POWEROFF, ""),
@@ -275,7 +136,7 @@ fn boot_guest_poweroff_ends_shut_off() {
 
 #[test]
 fn boot_shutdown_presses_the_power_button_and_waits() {
-    let root = Root::new();
+    let root = new_root();
     let xml = root.write("s.xml", &guest_xml(&root, "acpi", GUEST_CMDLINE, ""));
     root.ok(&["define", &xml]);
     root.ok(&["start", "acpi"]);
@@ -293,7 +154,7 @@ fn boot_shutdown_presses_the_power_button_and_waits() {
 
 #[test]
 fn boot_on_reboot_destroy_and_transient_create() {
-    let root = Root::new();
+    let root = new_root();
     // A transient domain: gone from the list once it stops.
     let xml = root.write(
         "t.xml",
@@ -322,7 +183,7 @@ fn marker_count(root: &Root, name: &str) -> usize {
 
 #[test]
 fn boot_lifecycle_actions_restart_and_destroy() {
-    let root = Root::new();
+    let root = new_root();
     // on_poweroff=restart: a guest that powers off is reset and boots again.
     let xml = root.write(
         "r.xml",
@@ -381,7 +242,7 @@ fn boot_lifecycle_actions_restart_and_destroy() {
 
 #[test]
 fn boot_a_new_supervisor_adopts_a_running_vm() {
-    let root = Root::new();
+    let root = new_root();
     let xml = root.write("a.xml", &guest_xml(&root, "adopt", GUEST_CMDLINE, ""));
     root.ok(&["define", &xml]);
     root.ok(&["start", "adopt"]);
@@ -419,7 +280,7 @@ fn boot_a_new_supervisor_adopts_a_running_vm() {
 
 #[test]
 fn bad_input_is_refused_and_leaves_nothing() {
-    let root = Root::new();
+    let root = new_root();
     // Malformed XML: line and column.
     let bad = root.write("bad.xml", "<domain type='qemu'>\n  <name>x</name\n");
     let o = root.run(&["define", &bad]);
@@ -535,7 +396,7 @@ fn a_root_too_long_for_socket_paths_is_refused_with_a_hint() {
     let f = long.join("d.xml");
     std::fs::write(&f, xml).unwrap();
     let run = |args: &[&str]| {
-        Command::new(oxvirt_bin())
+        Command::new(built_binary("oxvirt"))
             .arg("-c")
             .arg(&uri)
             .args(args)

@@ -7,33 +7,14 @@
 //!
 //! `boot_*` tests boot the real test guest under TCG.
 
+use oxvirt_tests::harness::built_artifact;
 use oxvirt_tests::{guest, GUEST_CMDLINE, GUEST_READY_MARKER};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-/// The workspace's `target/<profile>/` directory, where the binaries and cdylibs are.
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-/// A built artifact: `target/<profile>/NAME`, or `target/<profile>/deps/NAME` where
-/// `cargo test`/`nextest` leave the cdylibs (only `cargo build` copies them up); the
-/// newer one when both exist.
 fn built(name: &str) -> PathBuf {
-    let candidates = [bin_dir().join(name), bin_dir().join("deps").join(name)];
-    candidates
-        .iter()
-        .filter_map(|p| Some((std::fs::metadata(p).ok()?.modified().ok()?, p)))
-        .max()
-        .map(|(_, p)| p.clone())
-        .unwrap_or_else(|| {
-            panic!(
-                "{} is missing: build the workspace first (cargo build --workspace)",
-                candidates[0].display()
-            )
-        })
+    built_artifact(name)
 }
 
 const SAMPLE: &str = "liboxvirt_security_sample.so";

@@ -6,6 +6,7 @@
 //!
 //! Tests named `boot_*` start a domain through the supervisor (no guest OS needed).
 
+use oxvirt_tests::harness::{require, EmbedRoot};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -16,96 +17,23 @@ use std::time::{Duration, Instant};
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
 const QEMU_I386: &str = "/usr/bin/qemu-system-i386";
 
-fn oxvirt_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let p = exe.parent().unwrap().parent().unwrap().join("oxvirt");
-    assert!(
-        p.is_file(),
-        "{} is missing: build the workspace first (cargo build --workspace)",
-        p.display()
-    );
-    p
-}
+/// An embedded root with a `pid(NAME)` helper for QEMU's pid.
+struct Root(EmbedRoot);
 
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {cmd}"))
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-struct Root {
-    dir: tempfile::TempDir,
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+impl std::ops::Deref for Root {
+    type Target = EmbedRoot;
+    fn deref(&self) -> &EmbedRoot {
+        &self.0
+    }
 }
 
 impl Root {
     fn new() -> Root {
-        Root {
-            dir: tempfile::Builder::new()
-                .prefix("oxp")
-                .tempdir_in("/tmp")
-                .unwrap(),
-        }
-    }
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-    fn run(&self, args: &[&str]) -> Out {
-        let out = Command::new(oxvirt_bin())
-            .arg("-c")
-            .arg(format!("qemu:///embed?root={}", self.path().display()))
-            .args(args)
-            .output()
-            .unwrap();
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert_eq!(
-            o.code, 0,
-            "oxvirt {args:?} failed:\n{}{}",
-            o.stdout, o.stderr
-        );
-        o.stdout
-    }
-    fn write(&self, file: &str, text: &str) -> String {
-        let p = self.path().join(file);
-        std::fs::write(&p, text).unwrap();
-        p.display().to_string()
+        Root(EmbedRoot::new("oxp"))
     }
     fn pid(&self, name: &str) -> u32 {
-        let text =
-            std::fs::read_to_string(self.path().join(format!("run/qemu/{name}.xml"))).unwrap();
-        let start = text.find("pid='").unwrap() + 5;
-        let end = start + text[start..].find('\'').unwrap();
-        text[start..end].parse().unwrap()
-    }
-}
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        let Ok(rd) = std::fs::read_dir(self.path().join("run/qemu")) else {
-            return;
-        };
-        for e in rd.flatten() {
-            let f = e.file_name().to_string_lossy().into_owned();
-            if let Some(name) = f.strip_suffix(".xml") {
-                let _ = self.run(&["destroy", name]);
-            }
-        }
+        self.status_attr(name, "pid")
+            .expect("status file with a pid")
     }
 }
 
@@ -124,19 +52,9 @@ fn xmllint(schema: &str, file: &Path) {
     );
 }
 
-fn skip_without_qemu() -> bool {
-    if !Path::new(QEMU).is_file() {
-        eprintln!("skipped: {QEMU} missing");
-        return true;
-    }
-    false
-}
-
 #[test]
 fn capabilities_and_domcapabilities_validate() {
-    if skip_without_qemu() {
-        return;
-    }
+    require(QEMU, "qemu-system-x86");
     let r = Root::new();
     let cold = r.ok(&["capabilities"]);
     let warm = r.ok(&["capabilities"]);
@@ -155,10 +73,8 @@ fn capabilities_and_domcapabilities_validate() {
             .count()
             >= 1
     );
-    if !have("xmllint") || !Path::new("/usr/share/libvirt/schemas/capability.rng").is_file() {
-        eprintln!("xmllint or libvirt schemas missing: not validating");
-        return;
-    }
+    require("/usr/bin/xmllint", "libxml2-utils");
+    require("/usr/share/libvirt/schemas/capability.rng", "libvirt0");
     let f = r.write("caps.xml", &cold);
     xmllint("capability.rng", Path::new(&f));
     for args in [
@@ -193,9 +109,7 @@ fn capabilities_and_domcapabilities_validate() {
 
 #[test]
 fn a_broken_binary_in_emulator_dirs_is_skipped_with_a_warning() {
-    if skip_without_qemu() {
-        return;
-    }
+    require(QEMU, "qemu-system-x86");
     use std::os::unix::fs::PermissionsExt;
     let r = Root::new();
     let bad = r.path().join("bad");
@@ -336,9 +250,7 @@ fn check(q: &mut Qmp, mem_mib: u64, vcpus: usize, machine_prefix: &str, blocks: 
 
 #[test]
 fn seed_example_071_argv_starts_paused_in_qemu() {
-    if skip_without_qemu() || !Path::new(QEMU_I386).is_file() {
-        return;
-    }
+    require(QEMU_I386, "qemu-system-x86");
     let r = Root::new();
     let img = r.path().join("QEMUGuest1.img");
     std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
@@ -388,9 +300,7 @@ fn seed_example_071_argv_starts_paused_in_qemu() {
 
 #[test]
 fn seed_example_fedora_i686_argv_starts_paused_in_qemu() {
-    if skip_without_qemu() {
-        return;
-    }
+    require(QEMU, "qemu-system-x86");
     let r = Root::new();
     let iso = r.path().join("boot.iso");
     let img = r.path().join("fedora.img");
@@ -492,9 +402,7 @@ fn monitor_command_on_an_inactive_domain_is_a_clear_error() {
 
 #[test]
 fn boot_qemu_commandline_env_capabilities_and_monitor() {
-    if skip_without_qemu() {
-        return;
-    }
+    require(QEMU, "qemu-system-x86");
     let r = Root::new();
     let f = r.write(
         "p.xml",

@@ -569,13 +569,7 @@ fn boot_rpc_events_for_changes_made_elsewhere() {
 #[test]
 fn rpc_plugin_driver_through_oxvirtd() {
     const PLUGIN: &str = "liboxvirt_driver_test_plugin.so";
-    let bin = rpc_common::bin_dir();
-    let Some(so) = [bin.join(PLUGIN), bin.join("deps").join(PLUGIN)]
-        .into_iter()
-        .find(|p| p.is_file())
-    else {
-        panic!("{PLUGIN} is missing: build the workspace first (cargo build --workspace)");
-    };
+    let so = oxvirt_tests::harness::built_artifact(PLUGIN);
     let d = Daemon::start_with(|dir| {
         let plugins = dir.join("plugins");
         std::fs::create_dir_all(&plugins).unwrap();

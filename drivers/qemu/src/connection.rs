@@ -555,11 +555,12 @@ impl QemuDriver {
                         "Requested operation is not valid: domain is not running",
                     ));
                 };
-                control::call(&st.control, &req, timeout).map_err(|e| match e {
+                let name = e.name.clone();
+                control::call(&st.control, &req, timeout).map_err(|err| match err {
                     CallError::Failed(err) => err,
                     CallError::Unreachable(io) => Error::operation_failed(format!(
                         "cannot reach the supervisor of domain '{}' at '{}': {io}",
-                        st.control.display(),
+                        name,
                         st.control.display()
                     )),
                 })

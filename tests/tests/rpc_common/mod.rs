@@ -4,25 +4,15 @@
 
 #![allow(dead_code)]
 
-use oxvirt_tests::{guest, GUEST_CMDLINE};
+use oxvirt_tests::harness::{built_binary, guest_domain_xml};
+use oxvirt_tests::GUEST_CMDLINE;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The workspace's `target/<profile>/` directory, where the binaries are built.
-pub fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
+/// A binary of this workspace.
 pub fn bin(name: &str) -> PathBuf {
-    let p = bin_dir().join(name);
-    assert!(
-        p.is_file(),
-        "{} is missing: build the workspace first (cargo build --workspace)",
-        p.display()
-    );
-    p
+    built_binary(name)
 }
 
 pub struct Out {
@@ -132,27 +122,11 @@ impl Daemon {
     }
     /// The test guest's domain XML.
     pub fn domain_xml(&self, name: &str) -> String {
-        let g = guest();
-        format!(
-            "<domain type='qemu'>
-  <name>{name}</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>{}</kernel>
-    <initrd>{}</initrd>
-    <cmdline>{GUEST_CMDLINE}</cmdline>
-  </os>
-  <features><acpi/></features>
-  <devices>
-    <serial type='file'><source path='{}/{name}.serial'/><target port='0'/></serial>
-  </devices>
-</domain>
-",
-            g.kernel.display(),
-            g.initrd.display(),
-            self.path().display()
+        guest_domain_xml(
+            name,
+            GUEST_CMDLINE,
+            &self.path().join(format!("{name}.serial")),
+            "",
         )
     }
 }
@@ -164,7 +138,7 @@ impl Drop for Daemon {
             for e in rd.flatten() {
                 let f = e.file_name().to_string_lossy().into_owned();
                 if let Some(name) = f.strip_suffix(".xml") {
-                    let _ = Command::new(bin_dir().join("oxvirt"))
+                    let _ = Command::new(built_binary("oxvirt"))
                         .arg("-c")
                         .arg(format!("qemu:///embed?root={}", self.root().display()))
                         .args(["destroy", name])
