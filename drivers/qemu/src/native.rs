@@ -646,3 +646,36 @@ mod tests {
         assert_eq!(d.memory_kib, 65536);
     }
 }
+
+#[cfg(test)]
+mod no_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text, and any mix of the options the parser knows, gives a domain or an
+        /// error — never a panic.
+        #[test]
+        fn arbitrary_lines_never_panic(line in "\\PC{0,200}") {
+            let _ = from_argv_line(&line);
+        }
+
+        #[test]
+        fn known_options_with_arbitrary_values_never_panic(
+            words in proptest::collection::vec(
+                prop_oneof![
+                    Just("-m".to_string()), Just("-smp".to_string()), Just("-M".to_string()),
+                    Just("-machine".to_string()), Just("-drive".to_string()), Just("-hda".to_string()),
+                    Just("-cdrom".to_string()), Just("-boot".to_string()), Just("-net".to_string()),
+                    Just("-netdev".to_string()), Just("-vnc".to_string()), Just("-serial".to_string()),
+                    Just("-uuid".to_string()), Just("-name".to_string()), Just("-rtc".to_string()),
+                    "[a-z0-9=,:./'\" -]{0,24}",
+                ],
+                0..16,
+            )
+        ) {
+            let line = format!("LC_ALL=C /usr/bin/qemu-system-x86_64 {}", words.join(" "));
+            let _ = from_argv_line(&line);
+        }
+    }
+}
