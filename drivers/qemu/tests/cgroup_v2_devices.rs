@@ -89,7 +89,7 @@ fn v2_program_with_no_rules_denies_everything_and_bad_rules_leave_nothing() {
     v2::create(&cg.0, &[]).unwrap();
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg("read go; exec 2>&1; : < /dev/null && echo null-ok")
+        .arg("read go; exec 2>&1; true < /dev/null && echo null-ok || echo null-denied")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -105,6 +105,7 @@ fn v2_program_with_no_rules_denies_everything_and_bad_rules_leave_nothing() {
         .unwrap();
     let _ = child.wait();
     assert!(!out.contains("null-ok"), "{out}");
+    assert!(out.contains("null-denied"), "{out}");
     assert!(out.contains("Operation not permitted"), "{out}");
     cgroup::remove(&cg.0).unwrap();
 
