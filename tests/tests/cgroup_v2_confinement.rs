@@ -224,3 +224,38 @@ fn cgroup_seam_with_an_unknown_value_refuses_to_start_and_leaves_nothing() {
     assert!(!env.path("run/qemu/seam.journal").exists());
     assert!(!env.path("run/qemu/seam.xml").exists());
 }
+
+#[test]
+fn boot_cgroup_v2_recovery_removes_the_cgroup_when_everything_is_killed() {
+    let env = Env::new();
+    env.define("cgv2crash");
+    env.ok(&["start", "cgv2crash"], Some("v2"));
+    let pid = env.status_attr("cgv2crash", "pid").unwrap();
+    let sup = env.status_attr("cgv2crash", "supervisor").unwrap();
+    let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let rel = own.lines().find_map(|l| l.strip_prefix("0::/")).unwrap();
+    let cg = cgroup2_mount().join(rel);
+    assert!(rel.starts_with("machine/oxvirt-qemu-"), "{own}");
+    // The supervisor first (nobody cleans up), then QEMU.
+    for p in [sup, pid] {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(p as i32),
+            nix::sys::signal::SIGKILL,
+        )
+        .unwrap();
+        assert!(wait_gone(p));
+    }
+    assert!(cg.exists(), "nobody was left to remove {}", cg.display());
+    // The next process to open the root replays the journal, without the seam: the
+    // journal says which cgroup it was.
+    assert_eq!(
+        env.ok(&["domstate", "--reason", "cgv2crash"], None).trim(),
+        "shut off (unknown)"
+    );
+    assert!(
+        !cg.exists(),
+        "cgroup {} removed by the recovery",
+        cg.display()
+    );
+    assert!(!env.path("run/qemu/cgv2crash.journal").exists());
+}
