@@ -445,7 +445,11 @@ fn boot_dac_recovers_when_the_managing_process_and_supervisor_die_mid_start() {
     let j: serde_json::Value = serde_json::from_slice(&std::fs::read(&journal).unwrap()).unwrap();
     let sup = j["supervisor_pid"].as_u64().unwrap() as u32;
     let cg = PathBuf::from(j["cgroup"].as_str().unwrap());
-    assert!(cg.exists());
+    // The cgroup is created just after the relabelling the loop above saw.
+    while !cg.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(cg.exists(), "{}", cg.display());
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(cli.id() as i32),
         nix::sys::signal::SIGKILL,

@@ -95,6 +95,9 @@ pub struct Journal {
     pub labels: Vec<SecLabel>,
     pub resources: Vec<Resource>,
     pub cgroup: Option<PathBuf>,
+    /// Which hierarchy `cgroup` is in (absent in journals from before cgroup v2: v1).
+    #[serde(default)]
+    pub cgroup_kind: Option<cgroup::Kind>,
     /// The supervisor that wrote it (for diagnosis).
     pub supervisor_pid: u32,
 }
@@ -143,16 +146,21 @@ pub fn label_and_confine(spec: &LaunchSpec) -> Result<(Prepared, String)> {
     );
     precreate_chardev_files(&resources)
         .map_err(|e| Error::system("cannot create a chardev file of the domain", e))?;
-    let cgroup_dir = spec
-        .security
-        .cgroup_devices
-        .then(|| cgroup::vm_cgroup_path(&spec.root, spec.id, &spec.name));
+    // Chosen before anything changes: no hierarchy for the ACL is a plain error.
+    let hierarchy = match spec.security.cgroup_devices {
+        true => Some(cgroup::select()?),
+        false => None,
+    };
+    let cgroup_dir = hierarchy
+        .as_ref()
+        .map(|h| h.vm_cgroup(&spec.root, spec.id, &spec.name));
     let journal = Journal {
         domain_xml: spec.domain_xml.clone(),
         security: spec.security.clone(),
         labels: labels.clone(),
         resources: resources.clone(),
         cgroup: cgroup_dir.clone(),
+        cgroup_kind: hierarchy.as_ref().map(|h| h.kind),
         supervisor_pid: std::process::id(),
     };
     // The journal first: from here on a crash is recoverable.
@@ -165,7 +173,7 @@ pub fn label_and_confine(spec: &LaunchSpec) -> Result<(Prepared, String)> {
         return Err(e);
     }
     let result = (|| {
-        if let Some(dir) = &cgroup_dir {
+        if let (Some(h), Some(dir)) = (&hierarchy, &cgroup_dir) {
             let block: Vec<(PathBuf, bool)> = dom
                 .devices
                 .disks
@@ -174,6 +182,7 @@ pub fn label_and_confine(spec: &LaunchSpec) -> Result<(Prepared, String)> {
                 .filter_map(|d| Some((PathBuf::from(d.source.as_ref()?), d.readonly)))
                 .collect();
             cgroup::create(
+                h.kind,
                 dir,
                 &cgroup::acl(spec.security.cgroup_device_acl.as_deref(), &block),
             )?;
