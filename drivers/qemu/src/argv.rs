@@ -56,6 +56,12 @@ pub struct ArgvContext<'a> {
     /// (as libvirt does) and an autoport VNC display prints as display 0. `false` for
     /// a real start, where such interfaces are an error and a free VNC port is found.
     pub for_native_export: bool,
+    /// qemu.toml `seccomp_sandbox`: 0 turns QEMU's seccomp sandbox off, -1 (the default)
+    /// and 1 turn it on with libvirt's options.
+    pub seccomp_sandbox: i32,
+    /// qemu.toml `vnc_listen`: the address a `<graphics type='vnc'>` without `listen`
+    /// listens on.
+    pub vnc_listen: &'a str,
 }
 
 pub use crate::caps::QemuCaps;
@@ -276,10 +282,14 @@ pub fn build_with_caps(
     if let Some(cl) = &dom.qemu_commandline {
         a.0.extend(cl.args.iter().cloned());
     }
-    a.opt(
-        "-sandbox",
-        "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-    );
+    if ctx.seccomp_sandbox == 0 {
+        a.opt("-sandbox", "off");
+    } else {
+        a.opt(
+            "-sandbox",
+            "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+        );
+    }
     a.opt("-msg", "timestamp=on");
 
     let dir = ctx.domain_dir.to_string_lossy();

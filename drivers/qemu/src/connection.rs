@@ -372,6 +372,8 @@ impl QemuDriver {
             monitor_socket: &monitor,
             domain_dir: &domain_dir,
             for_native_export: false,
+            seccomp_sandbox: self.config.seccomp_sandbox,
+            vnc_listen: &self.config.vnc_listen,
         };
         let caps = self.caps_for(&emulator)?;
         let cmd = argv::build_with_caps(dom, &ctx, &caps)?;
@@ -943,6 +945,8 @@ impl Connection for QemuDriver {
             monitor_socket: &monitor,
             domain_dir: &domain_dir,
             for_native_export: true,
+            seccomp_sandbox: self.config.seccomp_sandbox,
+            vnc_listen: &self.config.vnc_listen,
         };
         let cmd = argv::build_with_caps(&dom, &ctx, &caps)?;
         Ok(cmd.to_shell_line())

@@ -30,7 +30,9 @@ pub struct SecuritySpec {
     pub require_confined: bool,
     /// Create a per-VM cgroup with a device ACL.
     pub cgroup_devices: bool,
-    pub cgroup_device_acl: Option<Vec<String>>,
+    /// The device nodes every VM may open (`cgroup_device_acl` or libvirt's default).
+    #[serde(default)]
+    pub cgroup_device_acl: Vec<String>,
     /// `plugin_dir` of qemu.toml: where backends that are not built in are looked for.
     #[serde(default)]
     pub plugin_dir: Option<PathBuf>,
@@ -58,7 +60,7 @@ impl SecuritySpec {
                     .as_ref()
                     .map(|c| c.iter().any(|n| n == "devices"))
                     .unwrap_or(true),
-            cgroup_device_acl: cfg.cgroup_device_acl.clone(),
+            cgroup_device_acl: cfg.effective_cgroup_device_acl(),
             plugin_dir: cfg.plugin_dir.clone(),
         }
     }
@@ -184,7 +186,7 @@ pub fn label_and_confine(spec: &LaunchSpec) -> Result<(Prepared, String)> {
             cgroup::create(
                 h.kind,
                 dir,
-                &cgroup::acl(spec.security.cgroup_device_acl.as_deref(), &block),
+                &cgroup::acl(&spec.security.cgroup_device_acl, &block),
             )?;
         }
         let confinement = mgr.child_confinement(&vm, &labels)?;

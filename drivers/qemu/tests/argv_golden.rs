@@ -19,6 +19,8 @@ fn ctx(native: bool) -> ArgvContext<'static> {
         monitor_socket: Path::new("/run/oxvirt/qemu/domain-1-test/monitor.sock"),
         domain_dir: Path::new("/var/lib/oxvirt/qemu/domain-1-test"),
         for_native_export: native,
+        seccomp_sandbox: -1,
+        vnc_listen: "127.0.0.1",
     }
 }
 
@@ -494,4 +496,31 @@ fn errors_for_what_parses_but_cannot_start() {
         ..Default::default()
     });
     assert!(err(d).contains("gives 4 vCPUs, but <vcpu> is 1"));
+}
+
+#[test]
+fn seccomp_sandbox_and_vnc_listen_come_from_qemu_toml() {
+    let dom = minimal(DIR);
+    let on = build(&dom, &ctx(false)).unwrap();
+    assert_eq!(
+        on.option("-sandbox"),
+        Some("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny")
+    );
+    let off_ctx = ArgvContext {
+        seccomp_sandbox: 0,
+        ..ctx(false)
+    };
+    assert_eq!(
+        build(&dom, &off_ctx).unwrap().option("-sandbox"),
+        Some("off")
+    );
+
+    let mut dom = minimal(DIR);
+    dom.devices.graphics.push(vnc(Some(5907)));
+    let listen_ctx = ArgvContext {
+        vnc_listen: "0.0.0.0",
+        ..ctx(false)
+    };
+    let c = build(&dom, &listen_ctx).unwrap();
+    assert_eq!(c.option("-vnc"), Some("0.0.0.0:7,audiodev=audio1"));
 }

@@ -126,6 +126,8 @@ fn start(dom: &Domain, dir: &Path) -> Option<Vm> {
         monitor_socket: &mon,
         domain_dir: dir,
         for_native_export: false,
+        seccomp_sandbox: -1,
+        vnc_listen: "127.0.0.1",
     };
     let cmd = build(dom, &ctx).unwrap();
     let log = dir.join("qemu.log");

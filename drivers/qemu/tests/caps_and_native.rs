@@ -39,6 +39,8 @@ fn ctx() -> ArgvContext<'static> {
         monitor_socket: Path::new("/r/run/qemu/domain-1-x/monitor.sock"),
         domain_dir: Path::new("/r/lib/qemu/domain-1-x"),
         for_native_export: true,
+        seccomp_sandbox: -1,
+        vnc_listen: "127.0.0.1",
     }
 }
 

@@ -257,7 +257,7 @@ pub(crate) fn graphics(dom: &Domain, ctx: &ArgvContext<'_>, a: &mut Args) -> Res
         ));
     }
     let Some(g) = gs.first() else { return Ok(()) };
-    let listen = g.listen.as_deref().unwrap_or("127.0.0.1");
+    let listen = g.listen.as_deref().unwrap_or(ctx.vnc_listen);
     let ip: IpAddr = listen.parse().map_err(|_| {
         Error::xml(format!(
             "<graphics type='vnc' listen='{listen}'>: not an IP address"

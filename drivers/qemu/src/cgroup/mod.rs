@@ -21,17 +21,6 @@ use serde::{Deserialize, Serialize};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-/// libvirt's default `cgroup_device_acl`.
-pub const DEFAULT_ACL: &[&str] = &[
-    "/dev/null",
-    "/dev/full",
-    "/dev/zero",
-    "/dev/random",
-    "/dev/urandom",
-    "/dev/ptmx",
-    "/dev/kvm",
-];
-
 pub(crate) fn err(msg: String) -> Error {
     Error::new(ErrorCode::SystemError, ErrorDomain::Qemu, msg)
 }
@@ -76,12 +65,12 @@ pub fn rule_for(path: &Path, access: &str) -> Option<DeviceRule> {
     })
 }
 
-/// The ACL for a VM: the configured list (missing nodes skipped, as libvirt does), PTYs
-/// (`c 136:* rw`), then its block devices.
-pub fn acl(configured: Option<&[String]>, block_disks: &[(PathBuf, bool)]) -> Vec<DeviceRule> {
+/// The ACL for a VM: `cgroup_device_acl` (qemu.toml's list or libvirt's default, see
+/// `QemuConfig::effective_cgroup_device_acl`; missing nodes skipped, as libvirt does),
+/// PTYs (`c 136:* rw`), then its block devices.
+pub fn acl(configured: &[String], block_disks: &[(PathBuf, bool)]) -> Vec<DeviceRule> {
     let mut rules = Vec::new();
-    let defaults: Vec<String> = DEFAULT_ACL.iter().map(|s| s.to_string()).collect();
-    for p in configured.unwrap_or(&defaults) {
+    for p in configured {
         if let Some(r) = rule_for(Path::new(p), "rw") {
             if !rules.contains(&r) {
                 rules.push(r);
@@ -220,7 +209,11 @@ mod tests {
 
     #[test]
     fn acl_has_the_defaults_and_ptys() {
-        let rules = acl(None, &[]);
+        let defaults: Vec<String> = oxvirt_config::DEFAULT_CGROUP_DEVICE_ACL
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let rules = acl(&defaults, &[]);
         let lines: Vec<String> = rules.iter().map(DeviceRule::line).collect();
         assert!(lines.contains(&"c 1:3 rw".to_string()), "{lines:?}"); // /dev/null
         assert!(lines.contains(&"c 1:9 rw".to_string()), "{lines:?}"); // /dev/urandom
