@@ -70,6 +70,31 @@ impl DomainState {
     pub fn is_active(self) -> bool {
         !matches!(self, DomainState::Shutoff | DomainState::NoState)
     }
+    /// The state libvirt numbers `n` (on the wire, in status files); unknown numbers are
+    /// `NoState`.
+    pub fn from_number(n: i32) -> DomainState {
+        match n {
+            1 => DomainState::Running,
+            2 => DomainState::Blocked,
+            3 => DomainState::Paused,
+            4 => DomainState::Shutdown,
+            5 => DomainState::Shutoff,
+            6 => DomainState::Crashed,
+            7 => DomainState::PmSuspended,
+            _ => DomainState::NoState,
+        }
+    }
+}
+
+/// Order domains as `virsh list` shows them: running ones by id, then inactive ones by
+/// name.
+pub fn sort_for_listing(domains: &mut [DomainSummary]) {
+    domains.sort_by(|a, b| match (a.id, b.id) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.name.cmp(&b.name),
+    });
 }
 
 /// Why a domain is in its state; numbered per state as libvirt numbers them.

@@ -746,13 +746,7 @@ impl Connection for QemuDriver {
                 out.push(s);
             }
         }
-        // virsh lists running domains by id, then inactive ones by name.
-        out.sort_by(|a, b| match (a.id, b.id) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => a.name.cmp(&b.name),
-        });
+        oxvirt_core::driver::sort_for_listing(&mut out);
         Ok(out)
     }
 

@@ -32,19 +32,6 @@ fn state_number(s: DomainState) -> i32 {
     s as i32
 }
 
-fn state_from_number(n: i32) -> DomainState {
-    match n {
-        1 => DomainState::Running,
-        2 => DomainState::Blocked,
-        3 => DomainState::Paused,
-        4 => DomainState::Shutdown,
-        5 => DomainState::Shutoff,
-        6 => DomainState::Crashed,
-        7 => DomainState::PmSuspended,
-        _ => DomainState::NoState,
-    }
-}
-
 fn escape(s: &str) -> String {
     quick_xml::escape::escape(s).into_owned()
 }
@@ -107,7 +94,7 @@ impl Status {
         }
         Ok(Status {
             id: num("id")? as u32,
-            state: state_from_number(num("state")? as i32),
+            state: DomainState::from_number(num("state")? as i32),
             reason: StateReason::from_status_str(&get("reason")?),
             pid: num("pid")? as u32,
             start_time: num("starttime")?,

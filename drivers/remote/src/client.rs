@@ -249,7 +249,7 @@ impl RemoteConnection {
             e.u32(0);
         })?;
         let mut d = Decoder::new(&r);
-        let state = state_from(d.i32().map_err(xdr_err)?);
+        let state = DomainState::from_number(d.i32().map_err(xdr_err)?);
         let reason = reason_from(state, d.i32().map_err(xdr_err)?);
         let persistent = self.ret_i32(p::DOMAIN_IS_PERSISTENT, |e| dom.encode(e))? != 0;
         Ok(DomainSummary {
@@ -283,19 +283,6 @@ impl Drop for RemoteConnection {
                 .set_read_timeout(Some(std::time::Duration::from_secs(5)));
         }
         let _ = self.call(PROG_REMOTE, p::CONNECT_CLOSE, &[]);
-    }
-}
-
-fn state_from(n: i32) -> DomainState {
-    match n {
-        1 => DomainState::Running,
-        2 => DomainState::Blocked,
-        3 => DomainState::Paused,
-        4 => DomainState::Shutdown,
-        5 => DomainState::Shutoff,
-        6 => DomainState::Crashed,
-        7 => DomainState::PmSuspended,
-        _ => DomainState::NoState,
     }
 }
 
@@ -359,12 +346,7 @@ impl Connection for RemoteConnection {
                 Err(e) => return Err(e),
             }
         }
-        out.sort_by(|a, b| match (a.id, b.id) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => a.name.cmp(&b.name),
-        });
+        oxvirt_core::driver::sort_for_listing(&mut out);
         Ok(out)
     }
     fn lookup(&self, key: &DomainKey) -> Result<DomainSummary> {
