@@ -223,8 +223,12 @@ const DISK: &str = "<disk type='file' device='disk'><driver name='qemu' type='ra
 
 #[test]
 fn boot_dac_runs_qemu_unprivileged_and_restores_owners_after_destroy() {
-    // DAC as the primary (and only) backend, so dominfo shows its model and label.
-    let env = Env::new(&format!("{}security_driver = \"dac\"\n", config()));
+    // DAC as the primary (and only) backend, so dominfo shows its model and label; and
+    // the process limits of qemu.toml.
+    let env = Env::new(&format!(
+        "{}security_driver = \"dac\"\nmax_files = 4321\nmax_processes = 2345\n",
+        config()
+    ));
     let (uid, gid) = qemu_user();
     let disk = env.path("disk.img");
     env.define("dac", &DISK.replace("DISK", disk.to_str().unwrap()));
@@ -246,6 +250,19 @@ fn boot_dac_runs_qemu_unprivileged_and_restores_owners_after_destroy() {
     assert_eq!(field(&st, "CapEff:"), "0000000000000000");
     assert_eq!(field(&st, "CapPrm:"), "0000000000000000");
     assert_eq!(field(&st, "CapBnd:"), "0000000000000000");
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    assert!(
+        limits
+            .lines()
+            .any(|l| l.starts_with("Max open files") && l.contains(" 4321 ")),
+        "{limits}"
+    );
+    assert!(
+        limits
+            .lines()
+            .any(|l| l.starts_with("Max processes") && l.contains(" 2345 ")),
+        "{limits}"
+    );
 
     assert_eq!(
         owner(&disk),

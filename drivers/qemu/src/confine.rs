@@ -2,6 +2,7 @@
 //! only code that runs in the child, and it runs in this fixed order:
 //!
 //! 1. join the VM's cgroup (write `0` to its `cgroup.procs`, opened before the fork);
+//!    set `RLIMIT_NPROC` / `RLIMIT_NOFILE` (qemu.toml `max_processes`, `max_files`);
 //! 2. set the supplementary groups;
 //! 3. drop every capability from the bounding set and the ambient set (needs
 //!    `CAP_SETPCAP`, so before the uid changes);
@@ -20,8 +21,16 @@ use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
+/// qemu.toml's `max_processes` and `max_files` for QEMU; 0 leaves a limit as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Limits {
+    pub max_processes: u64,
+    pub max_files: u64,
+}
+
 /// A confinement ready to apply after fork.
 pub struct Prepared {
+    limits: Limits,
     cgroup_procs: Option<OwnedFd>,
     groups: Option<Vec<libc::gid_t>>,
     uid: Option<libc::uid_t>,
@@ -39,7 +48,11 @@ fn unsupported(what: &str) -> Error {
 
 impl Prepared {
     /// Check `c` can be applied and open what the child needs.
-    pub fn new(c: &ChildConfinement, cgroup_procs: Option<&Path>) -> Result<Prepared> {
+    pub fn new(
+        c: &ChildConfinement,
+        cgroup_procs: Option<&Path>,
+        limits: Limits,
+    ) -> Result<Prepared> {
         if c.exec_label.is_some() {
             return Err(unsupported("an SELinux exec label"));
         }
@@ -60,6 +73,7 @@ impl Prepared {
             None => None,
         };
         Ok(Prepared {
+            limits,
             cgroup_procs,
             groups: c.groups.clone(),
             uid: c.uid,
@@ -83,6 +97,19 @@ impl Prepared {
             let n = unsafe { libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) };
             if n != 1 {
                 return Err(std::io::Error::last_os_error());
+            }
+        }
+        for (resource, value) in [
+            (libc::RLIMIT_NPROC, self.limits.max_processes),
+            (libc::RLIMIT_NOFILE, self.limits.max_files),
+        ] {
+            if value > 0 {
+                let lim = libc::rlimit {
+                    rlim_cur: value,
+                    rlim_max: value,
+                };
+                // SAFETY: setrlimit with a pointer to a value on this stack frame.
+                check(unsafe { libc::setrlimit(resource, &lim) })?;
             }
         }
         // 2. supplementary groups

@@ -404,6 +404,10 @@ impl QemuDriver {
             destroy_grace_seconds: self.config.destroy_grace_seconds,
             adopt: None,
             taints: taints(dom),
+            limits: crate::confine::Limits {
+                max_processes: self.config.max_processes,
+                max_files: self.config.max_files,
+            },
             root: self.layout.root.clone(),
             security: SecuritySpec::from_config(&self.config),
             journal: self.layout.journal(&dom.name),

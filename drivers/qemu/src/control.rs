@@ -160,4 +160,7 @@ pub struct LaunchSpec {
     /// logged as "Domain id=N is tainted: REASON" after the command line, as libvirt does.
     #[serde(default)]
     pub taints: Vec<String>,
+    /// qemu.toml `max_processes` and `max_files` (0 = leave the limit alone).
+    #[serde(default)]
+    pub limits: crate::confine::Limits,
 }

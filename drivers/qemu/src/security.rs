@@ -193,6 +193,7 @@ pub fn label_and_confine(spec: &LaunchSpec) -> Result<(Prepared, String)> {
         Prepared::new(
             &confinement,
             cgroup_dir.as_deref().map(cgroup::procs_file).as_deref(),
+            spec.limits,
         )
     })();
     match result {
