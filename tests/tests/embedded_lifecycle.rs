@@ -410,3 +410,38 @@ fn a_root_too_long_for_socket_paths_is_refused_with_a_hint() {
     assert!(err.contains("shorter"), "{err}");
     assert!(!long.join("run/qemu/longroot.xml").exists());
 }
+
+#[test]
+fn boot_vnc_autoport_gets_a_real_port_and_its_password() {
+    use std::io::Read;
+    let root = new_root();
+    let graphics = "<devices><graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1' passwd='s3cret'/>";
+    let xml = guest_xml(&root, "vnc", GUEST_CMDLINE, "").replace("<devices>", graphics);
+    root.ok(&["define", &root.write("vnc.xml", &xml)]);
+    root.ok(&["start", "vnc"]);
+    let live = root.ok(&["dumpxml", "vnc"]);
+    assert!(
+        !live.contains("s3cret"),
+        "no password without --security-info: {live}"
+    );
+    let secure = root.ok(&["dumpxml", "--security-info", "vnc"]);
+    assert!(secure.contains("passwd='s3cret'"), "{secure}");
+    let port: u16 = live
+        .split("<graphics type='vnc' port='")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .and_then(|p| p.parse().ok())
+        .expect("the live XML names the port QEMU took");
+    assert!(port >= 5900, "{live}");
+    let vnc = root.ok(&["qemu-monitor-command", "vnc", r#"{"execute":"query-vnc"}"#]);
+    assert!(vnc.contains(&format!("\"service\":\"{port}\"")), "{vnc}");
+    assert!(
+        vnc.contains("\"auth\":\"vnc\""),
+        "VNC password authentication: {vnc}"
+    );
+    // A real RFB server answers on that port.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut banner = [0u8; 12];
+    s.read_exact(&mut banner).unwrap();
+    assert_eq!(&banner, b"RFB 003.008\n");
+}

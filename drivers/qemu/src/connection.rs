@@ -1025,13 +1025,26 @@ impl Connection for QemuDriver {
 
     fn xml(&self, key: &DomainKey, flags: XmlFlags) -> Result<String> {
         let e = self.entry(key)?;
+        // Passwords only with --security-info (VIR_DOMAIN_XML_SECURE), as libvirt.
+        let hide_secrets = |dom: &mut Domain| {
+            if !flags.secure {
+                for g in &mut dom.devices.graphics {
+                    g.passwd = None;
+                }
+            }
+        };
         match (&e.status, &e.definition, flags.inactive) {
             (Some(st), _, false) | (Some(st), None, true) => {
                 let mut dom = parse_domain_xml(&st.domain_xml)?;
                 dom.id = Some(st.id);
+                hide_secrets(&mut dom);
                 Ok(format_domain_xml(&dom, FormatOptions { live: true }))
             }
-            (_, Some(def), _) => Ok(format_domain_xml(def, FormatOptions::default())),
+            (_, Some(def), _) => {
+                let mut dom = def.clone();
+                hide_secrets(&mut dom);
+                Ok(format_domain_xml(&dom, FormatOptions::default()))
+            }
             (None, None, _) => Err(no_domain(key)),
         }
     }

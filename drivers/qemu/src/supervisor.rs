@@ -324,6 +324,15 @@ async fn start(spec: LaunchSpec) -> std::result::Result<Started, (Box<LaunchSpec
         }
     };
     if spec.adopt.is_none() {
+        let prepared = match prepare_graphics(&mut qmp, &status.domain_xml).await {
+            Ok(xml) => xml,
+            Err(e) => {
+                qemu.signal(nix::sys::signal::Signal::SIGKILL);
+                qemu.wait().await;
+                return fail(spec, e);
+            }
+        };
+        status.domain_xml = prepared;
         if let Err(e) = qmp.execute("cont", None).await {
             qemu.signal(nix::sys::signal::Signal::SIGKILL);
             qemu.wait().await;
@@ -355,6 +364,41 @@ async fn start(spec: LaunchSpec) -> std::result::Result<Started, (Box<LaunchSpec
         expected_resumes: 0,
     };
     Ok((sup, qmp, listener))
+}
+
+/// Before the vCPUs run: give VNC its password (QEMU's command line only says
+/// `password=on`) and read back the port QEMU picked for an automatic one. Returns the
+/// live XML with the real port.
+async fn prepare_graphics(qmp: &mut Qmp, live_xml: &str) -> Result<String> {
+    let mut dom = oxvirt_core::domain::parse_domain_xml(live_xml)?;
+    let Some(g) = dom.devices.graphics.first_mut() else {
+        return Ok(live_xml.to_string());
+    };
+    if g.graphics_type != "vnc" {
+        return Ok(live_xml.to_string());
+    }
+    if let Some(pw) = &g.passwd {
+        qmp.execute(
+            "set_password",
+            Some(serde_json::json!({ "protocol": "vnc", "password": pw })),
+        )
+        .await?;
+    }
+    if g.autoport == Some(true) || matches!(g.port, None | Some(-1)) {
+        let vnc = qmp.execute("query-vnc", None).await?;
+        if let Some(port) = vnc
+            .get("service")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<i32>().ok())
+        {
+            g.port = Some(port);
+            g.autoport = Some(true);
+        }
+    }
+    Ok(oxvirt_core::domain::format_domain_xml(
+        &dom,
+        oxvirt_core::domain::FormatOptions { live: true },
+    ))
 }
 
 fn spawn_qemu(

@@ -10,7 +10,7 @@ use super::props::{kv_escape, Props};
 use super::{is_q35, Args, ArgvContext};
 use oxvirt_core::domain::{DiskBus, Domain, InterfaceType};
 use oxvirt_core::{Error, Result};
-use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::net::IpAddr;
 
 /// The USB controller device to create, if any.
 fn usb_controller(dom: &Domain) -> Result<Option<&'static str>> {
@@ -226,20 +226,6 @@ pub(crate) fn inputs(dom: &Domain, a: &mut Args) -> Result<()> {
     Ok(())
 }
 
-/// Find a free VNC port (≥ 5900) on `addr` by binding to it; returns the port.
-/// The port is released again before QEMU binds it (a short race libvirt avoids
-/// with a port reservation table).
-pub fn find_free_vnc_port(addr: IpAddr) -> Result<u16> {
-    for port in 5900..=65535u16 {
-        if TcpListener::bind((addr, port)).is_ok() {
-            return Ok(port);
-        }
-    }
-    Err(Error::operation_failed(format!(
-        "no free VNC port between 5900 and 65535 on {addr}"
-    )))
-}
-
 /// `<graphics type='vnc'>` → `-vnc` (+ `-k`). Other graphics types are refused.
 pub(crate) fn graphics(dom: &Domain, ctx: &ArgvContext<'_>, a: &mut Args) -> Result<()> {
     let gs = &dom.devices.graphics;
@@ -264,18 +250,11 @@ pub(crate) fn graphics(dom: &Domain, ctx: &ArgvContext<'_>, a: &mut Args) -> Res
         ))
     })?;
     let auto = g.autoport == Some(true) || matches!(g.port, None | Some(-1));
+    // Automatic: QEMU takes the first free display from 0 on (`to=`), atomically — no
+    // window between choosing a port and binding it. The supervisor reads the port
+    // back (`query-vnc`) into the live XML.
     let port: u16 = if auto {
-        if ctx.for_native_export {
-            5900
-        } else {
-            // Binding to 0.0.0.0 checks every address; the wildcard covers the rest.
-            let probe = if ip.is_unspecified() {
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-            } else {
-                ip
-            };
-            find_free_vnc_port(probe)?
-        }
+        5900
     } else {
         match g.port {
             Some(p) if (5900..=65535).contains(&p) => p as u16,
@@ -292,6 +271,9 @@ pub(crate) fn graphics(dom: &Domain, ctx: &ArgvContext<'_>, a: &mut Args) -> Res
         IpAddr::V4(v4) => v4.to_string(),
     };
     let mut v = format!("{host}:{}", port - 5900);
+    if auto && !ctx.for_native_export {
+        v.push_str(",to=59635");
+    }
     if g.passwd.is_some() {
         // The password itself is set over QMP (set_password) after start.
         v.push_str(",password=on");
