@@ -103,23 +103,30 @@ impl QemuDriver {
         names.sort();
         let mut out = Vec::new();
         for name in names {
-            let def_path = self.layout.definition(&name);
-            let definition = if def_path.exists() {
-                Some(self.read_definition(&def_path)?)
-            } else {
-                None
-            };
-            let status = self.refresh(&name)?;
-            if definition.is_none() && status.is_none() {
-                continue;
+            if let Some(e) = self.named_entry(&name)? {
+                out.push(e);
             }
-            out.push(Entry {
-                name,
-                definition,
-                status,
-            });
         }
         Ok(out)
+    }
+
+    /// The domain called `name`, if it exists (definition and/or live status).
+    fn named_entry(&self, name: &str) -> Result<Option<Entry>> {
+        let def_path = self.layout.definition(name);
+        let definition = if def_path.exists() {
+            Some(self.read_definition(&def_path)?)
+        } else {
+            None
+        };
+        let status = self.refresh(name)?;
+        if definition.is_none() && status.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Entry {
+            name: name.to_string(),
+            definition,
+            status,
+        }))
     }
 
     /// The live status of `name`, checked against the process table: a QEMU that is gone
@@ -202,6 +209,14 @@ impl QemuDriver {
     }
 
     fn entry(&self, key: &DomainKey) -> Result<Entry> {
+        // By name: only that domain's files (the common case; no scan of the others).
+        if let DomainKey::Name(n) = key {
+            let valid = !n.is_empty() && !n.contains('/') && !n.starts_with('.');
+            return match valid.then(|| self.named_entry(n)).transpose()?.flatten() {
+                Some(e) => Ok(e),
+                None => Err(no_domain(key)),
+            };
+        }
         for e in self.entries()? {
             let (uuid, id) = match (&e.status, &e.definition) {
                 (Some(st), _) => (parse_domain_xml(&st.domain_xml)?.uuid, Some(st.id)),
