@@ -88,12 +88,20 @@ impl EmbedRoot {
     }
     /// Run `oxvirt -c URI ARGS`.
     pub fn run(&self, args: &[&str]) -> Out {
-        let out = Command::new(built_binary("oxvirt"))
-            .arg("-c")
-            .arg(self.uri())
-            .args(args)
-            .output()
-            .expect("run oxvirt");
+        self.run_env(args, &[])
+    }
+    /// Run `oxvirt -c URI ARGS` with environment variables set (`Some`) or removed
+    /// (`None`); the supervisor inherits them.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, Option<&str>)]) -> Out {
+        let mut cmd = Command::new(built_binary("oxvirt"));
+        cmd.arg("-c").arg(self.uri()).args(args);
+        for (k, v) in env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let out = cmd.output().expect("run oxvirt");
         Out {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -6,24 +6,14 @@
 //! directory under the cgroup2 mount, the journal, and that nothing is left after
 //! `destroy`. Needs root.
 
-use oxvirt_tests::{guest, GUEST_CMDLINE, GUEST_READY_MARKER};
+use oxvirt_tests::harness::{self, guest_domain_xml, EmbedRoot, Out};
+use oxvirt_tests::{guest, wait_for_file_contains, GUEST_CMDLINE, GUEST_READY_MARKER};
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
 const FORCE: &str = "OXVIRT_CGROUP_DEVICES";
-
-fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let p = exe.parent().unwrap().parent().unwrap().join(name);
-    assert!(
-        p.is_file(),
-        "{} missing: cargo build --workspace",
-        p.display()
-    );
-    p
-}
 
 /// The first cgroup2 mount point in `/proc/self/mountinfo`.
 fn cgroup2_mount() -> PathBuf {
@@ -37,9 +27,8 @@ fn cgroup2_mount() -> PathBuf {
         .expect("a cgroup2 mount")
 }
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+/// An embedded root as root (no DAC user): the guest's kernel/initrd and a disk image.
+struct Env(EmbedRoot);
 
 impl Env {
     fn new() -> Env {
@@ -47,112 +36,61 @@ impl Env {
             nix::unistd::geteuid().is_root(),
             "the cgroup tests need root: they create cgroups and attach BPF programs"
         );
-        let dir = tempfile::Builder::new()
-            .prefix("oxc")
-            .tempdir_in("/tmp")
-            .unwrap();
-        std::fs::create_dir_all(dir.path().join("etc")).unwrap();
-        std::fs::write(dir.path().join("etc/qemu.toml"), "").unwrap();
+        let root = EmbedRoot::new("oxc");
+        std::fs::create_dir_all(root.path().join("etc")).unwrap();
+        std::fs::write(root.path().join("etc/qemu.toml"), "").unwrap();
         let g = guest();
-        std::fs::copy(&g.kernel, dir.path().join("vmlinuz")).unwrap();
-        std::fs::copy(&g.initrd, dir.path().join("initrd")).unwrap();
-        std::fs::File::create(dir.path().join("disk.img"))
+        std::fs::copy(&g.kernel, root.path().join("vmlinuz")).unwrap();
+        std::fs::copy(&g.initrd, root.path().join("initrd")).unwrap();
+        std::fs::File::create(root.path().join("disk.img"))
             .unwrap()
             .set_len(16 << 20)
             .unwrap();
-        Env { dir }
+        Env(root)
     }
     fn path(&self, f: &str) -> PathBuf {
-        self.dir.path().join(f)
+        self.0.path().join(f)
     }
-    fn run(&self, args: &[&str], force: Option<&str>) -> std::process::Output {
-        let mut cmd = Command::new(bin("oxvirt"));
-        cmd.arg("-c")
-            .arg(format!("qemu:///embed?root={}", self.dir.path().display()))
-            .args(args);
-        match force {
-            Some(v) => cmd.env(FORCE, v),
-            None => cmd.env_remove(FORCE),
-        };
-        cmd.output().unwrap()
+    /// Run `oxvirt` with the cgroup seam set to `force`, or unset.
+    fn run(&self, args: &[&str], force: Option<&str>) -> Out {
+        self.0.run_env(args, &[(FORCE, force)])
     }
     fn ok(&self, args: &[&str], force: Option<&str>) -> String {
         let o = self.run(args, force);
-        assert!(
-            o.status.success(),
-            "oxvirt {args:?}: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        assert_eq!(o.code, 0, "oxvirt {args:?}: {}{}", o.stdout, o.stderr);
+        o.stdout
     }
     fn define(&self, name: &str) {
-        let xml = format!(
-            "<domain type='qemu'><name>{name}</name><memory unit='MiB'>256</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type><kernel>{k}</kernel><initrd>{i}</initrd>
-  <cmdline>{GUEST_CMDLINE}</cmdline></os><features><acpi/></features>
-  <devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{d}/disk.img'/><target dev='vda' bus='virtio'/></disk>
-  <serial type='file'><source path='{d}/{name}.serial'/><target port='0'/></serial></devices>
-</domain>",
-            k = self.path("vmlinuz").display(),
-            i = self.path("initrd").display(),
-            d = self.dir.path().display()
+        let disk = format!(
+            "<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>\
+             <source file='{}'/><target dev='vda' bus='virtio'/></disk>",
+            self.path("disk.img").display()
         );
-        let f = self.path(&format!("{name}.xml"));
-        std::fs::write(&f, xml).unwrap();
-        self.ok(&["define", f.to_str().unwrap()], None);
+        let xml = guest_domain_xml(
+            name,
+            GUEST_CMDLINE,
+            &self.path(&format!("{name}.serial")),
+            "",
+        )
+        .replace("<devices>", &disk);
+        let f = self.0.write(&format!("{name}.xml"), &xml);
+        self.ok(&["define", &f], None);
     }
     fn status_attr(&self, name: &str, attr: &str) -> Option<u32> {
-        let text = std::fs::read_to_string(self.path(&format!("run/qemu/{name}.xml"))).ok()?;
-        let key = format!("{attr}='");
-        let start = text.find(&key)? + key.len();
-        let end = start + text[start..].find('\'')?;
-        text[start..end].parse().ok()
+        self.0.status_attr(name, attr)
     }
     fn wait_marker(&self, name: &str) {
         let p = self.path(&format!("{name}.serial"));
-        let deadline = Instant::now() + BOOT_TIMEOUT;
-        while Instant::now() < deadline {
-            if std::fs::read_to_string(&p)
-                .map(|t| t.contains(GUEST_READY_MARKER))
-                .unwrap_or(false)
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("no guest marker in {}", p.display());
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Ok(rd) = std::fs::read_dir(self.path("run/qemu")) {
-            for e in rd.flatten() {
-                if let Some(n) = e.file_name().to_string_lossy().strip_suffix(".xml") {
-                    let _ = self.run(&["destroy", n], None);
-                }
-            }
-        }
-    }
-}
-
-fn gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(s) => s
-            .rsplit_once(')')
-            .map(|(_, r)| r.trim_start().starts_with('Z'))
-            .unwrap_or(true),
+        assert!(
+            wait_for_file_contains(&p, GUEST_READY_MARKER, BOOT_TIMEOUT),
+            "no guest marker in {}",
+            p.display()
+        );
     }
 }
 
 fn wait_gone(pid: u32) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !gone(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    gone(pid)
+    harness::wait_gone(pid, Duration::from_secs(10))
 }
 
 #[test]
@@ -218,8 +156,8 @@ fn cgroup_seam_with_an_unknown_value_refuses_to_start_and_leaves_nothing() {
     let env = Env::new();
     env.define("seam");
     let o = env.run(&["start", "seam"], Some("v3"));
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.code, 0);
+    let err = &o.stderr;
     assert!(err.contains("OXVIRT_CGROUP_DEVICES='v3'"), "{err}");
     assert!(!env.path("run/qemu/seam.journal").exists());
     assert!(!env.path("run/qemu/seam.xml").exists());

@@ -7,8 +7,8 @@
 //!
 //! `boot_*` tests boot the real test guest under TCG.
 
-use oxvirt_tests::harness::built_artifact;
-use oxvirt_tests::{guest, GUEST_CMDLINE, GUEST_READY_MARKER};
+use oxvirt_tests::harness::{built_artifact, guest_domain_xml};
+use oxvirt_tests::{GUEST_CMDLINE, GUEST_READY_MARKER};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -289,7 +289,6 @@ fn a_plugin_with_another_abi_version_is_refused() {
 
 #[test]
 fn boot_sample_security_plugin_sees_start_and_stop() {
-    let g = guest();
     let tmp = scratch();
     let dir = plugin_dir(tmp.path(), &[SAMPLE], true);
     let root = embed_root(tmp.path(), &dir, "sample");
@@ -298,31 +297,7 @@ fn boot_sample_security_plugin_sees_start_and_stop() {
     let serial = tmp.path().join("boot.serial");
     let env = [("OXVIRT_SAMPLE_RECORD", record.to_str().unwrap())];
     let xml = tmp.path().join("boot.xml");
-    std::fs::write(
-        &xml,
-        format!(
-            "<domain type='qemu'>
-  <name>boot</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>{}</kernel>
-    <initrd>{}</initrd>
-    <cmdline>{GUEST_CMDLINE}</cmdline>
-  </os>
-  <features><acpi/></features>
-  <devices>
-    <serial type='file'><source path='{}'/><target port='0'/></serial>
-  </devices>
-</domain>
-",
-            g.kernel.display(),
-            g.initrd.display(),
-            serial.display()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&xml, guest_domain_xml("boot", GUEST_CMDLINE, &serial, "")).unwrap();
     ok(&uri, &["define", xml.to_str().unwrap()], &env);
     let started = ok(&uri, &["start", "boot"], &env);
     assert_eq!(started.stdout, "Domain 'boot' started\n\n");
