@@ -374,6 +374,25 @@ fn from_native_of_the_seed_example_prints_the_seed_domain() {
         assert!(o.stdout.contains(want), "missing {want} in\n{}", o.stdout);
     }
     assert!(!o.stdout.contains("<features>"), "-no-acpi: no <acpi/>");
+    // What it does not understand is kept, with virsh-style warnings on stderr.
+    let odd = r.write(
+        "odd.args",
+        "/usr/bin/qemu-system-x86_64 -m 64 -name odd -frobnicate yes\n",
+    );
+    let o = r.run(&["domxml-from-native", "qemu-argv", &odd]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("<qemu:arg value='-frobnicate'/>"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stderr
+            .lines()
+            .any(|l| l.starts_with("warning: ") && l.contains("-frobnicate")),
+        "{}",
+        o.stderr
+    );
     let bad = r.run(&["domxml-from-native", "vmware-vmx", &f]);
     assert_eq!(bad.code, 1);
 }
