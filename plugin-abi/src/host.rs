@@ -74,6 +74,28 @@ impl Drop for PluginSecurityBackend {
     }
 }
 
+/// The FFI shape shared by the hooks that take a label and resources (or one resource).
+type LabelResourcesFn = extern "C" fn(u64, &VmData, RStr<'_>, RStr<'_>) -> FfiResult<()>;
+
+impl PluginSecurityBackend {
+    /// Call `f` with the VM, the label and `resources` (each as JSON).
+    fn call_with_resources(
+        &self,
+        f: LabelResourcesFn,
+        vm: &VmContext,
+        label: &SecLabel,
+        resources: &impl serde::Serialize,
+    ) -> Result<()> {
+        let (l, r) = (to_json(label)?, to_json(resources)?);
+        ok(f(
+            self.handle,
+            &vm_data(vm),
+            RStr::from_str(&l),
+            RStr::from_str(&r),
+        ))
+    }
+}
+
 impl SecurityBackend for PluginSecurityBackend {
     fn model(&self) -> &str {
         &self.model
@@ -115,13 +137,7 @@ impl SecurityBackend for PluginSecurityBackend {
         label: &SecLabel,
         resources: &[Resource],
     ) -> Result<()> {
-        let (l, r) = (to_json(label)?, to_json(&resources)?);
-        ok((self.table.set_all_labels)(
-            self.handle,
-            &vm_data(vm),
-            RStr::from_str(&l),
-            RStr::from_str(&r),
-        ))
+        self.call_with_resources(self.table.set_all_labels, vm, label, &resources)
     }
     fn restore_all_labels(
         &self,
@@ -129,40 +145,16 @@ impl SecurityBackend for PluginSecurityBackend {
         label: &SecLabel,
         resources: &[Resource],
     ) -> Result<()> {
-        let (l, r) = (to_json(label)?, to_json(&resources)?);
-        ok((self.table.restore_all_labels)(
-            self.handle,
-            &vm_data(vm),
-            RStr::from_str(&l),
-            RStr::from_str(&r),
-        ))
+        self.call_with_resources(self.table.restore_all_labels, vm, label, &resources)
     }
     fn set_image_label(&self, vm: &VmContext, label: &SecLabel, res: &Resource) -> Result<()> {
-        let (l, r) = (to_json(label)?, to_json(res)?);
-        ok((self.table.set_image_label)(
-            self.handle,
-            &vm_data(vm),
-            RStr::from_str(&l),
-            RStr::from_str(&r),
-        ))
+        self.call_with_resources(self.table.set_image_label, vm, label, res)
     }
     fn restore_image_label(&self, vm: &VmContext, label: &SecLabel, res: &Resource) -> Result<()> {
-        let (l, r) = (to_json(label)?, to_json(res)?);
-        ok((self.table.restore_image_label)(
-            self.handle,
-            &vm_data(vm),
-            RStr::from_str(&l),
-            RStr::from_str(&r),
-        ))
+        self.call_with_resources(self.table.restore_image_label, vm, label, res)
     }
     fn set_hostdev_label(&self, vm: &VmContext, label: &SecLabel, res: &Resource) -> Result<()> {
-        let (l, r) = (to_json(label)?, to_json(res)?);
-        ok((self.table.set_hostdev_label)(
-            self.handle,
-            &vm_data(vm),
-            RStr::from_str(&l),
-            RStr::from_str(&r),
-        ))
+        self.call_with_resources(self.table.set_hostdev_label, vm, label, res)
     }
     fn restore_hostdev_label(
         &self,
@@ -170,13 +162,7 @@ impl SecurityBackend for PluginSecurityBackend {
         label: &SecLabel,
         res: &Resource,
     ) -> Result<()> {
-        let (l, r) = (to_json(label)?, to_json(res)?);
-        ok((self.table.restore_hostdev_label)(
-            self.handle,
-            &vm_data(vm),
-            RStr::from_str(&l),
-            RStr::from_str(&r),
-        ))
+        self.call_with_resources(self.table.restore_hostdev_label, vm, label, res)
     }
     fn child_confinement(&self, vm: &VmContext, label: &SecLabel) -> Result<ChildConfinement> {
         let l = to_json(label)?;
