@@ -4,12 +4,14 @@ pub mod argv;
 pub mod caps;
 pub mod connection;
 pub mod control;
+pub mod domains;
 pub mod native;
 pub mod paths;
 pub mod process;
 pub mod qmp;
 pub mod status;
 pub mod supervisor;
+pub mod verbs;
 
 pub use connection::QemuDriver;
 pub mod cgroup;
