@@ -1,48 +1,16 @@
-//! The QEMU driver's [`Connection`]: one root (`qemu:///embed?root=DIR`), its domain
-//! table (`domains.rs`) and the verb families (`verbs/`). This file only assembles them:
-//! each trait method is one call into the module that owns the verb.
+//! The QEMU driver's [`Connection`] and its registration for `qemu:///embed?root=DIR`.
+//! This file only assembles: each trait method is one call into the verb family
+//! (`verbs/`) that owns it; the driver instance is `driver.rs`, its domain table
+//! `domains.rs`.
 
-use crate::paths::RootLayout;
+use crate::driver::QemuDriver;
 use crate::verbs::{host, info, lifecycle, monitor, native_formats};
-use oxvirt_config::QemuConfig;
 use oxvirt_core::driver::{Connection, DomainInfo, DomainKey, DomainSummary, ListFilter, XmlFlags};
-use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
+use oxvirt_core::{Error, Result};
 use std::path::Path;
 
 pub use crate::verbs::host::parse_qemu_version;
 pub use crate::verbs::lifecycle::supervisor_path;
-
-/// An open QEMU driver instance on one root.
-pub struct QemuDriver {
-    pub(crate) layout: RootLayout,
-    pub(crate) config: QemuConfig,
-    pub(crate) uri: String,
-}
-
-impl QemuDriver {
-    /// Open the embedded driver on `root` (`qemu:///embed?root=ROOT`).
-    pub fn open_embed(root: &Path) -> Result<QemuDriver> {
-        if !root.is_absolute() {
-            return Err(Error::invalid_arg(format!(
-                "embedded driver root '{}' must be an absolute path",
-                root.display()
-            )));
-        }
-        let layout = RootLayout::new(root);
-        layout.create_tree()?;
-        let config = QemuConfig::load_or_default(&layout.config_file())
-            .map_err(|e| Error::new(ErrorCode::ConfNotFound, ErrorDomain::Config, e.to_string()))?;
-        Ok(QemuDriver {
-            uri: format!("qemu:///embed?root={}", root.display()),
-            layout,
-            config,
-        })
-    }
-
-    pub fn layout(&self) -> &RootLayout {
-        &self.layout
-    }
-}
 
 impl Connection for QemuDriver {
     fn uri(&self) -> String {

@@ -3,10 +3,10 @@
 //! table on every look (a QEMU that is gone is cleaned up after, a QEMU whose supervisor
 //! is gone is re-adopted), and the per-domain lock.
 
+use crate::driver::QemuDriver;
 use crate::process;
 use crate::security;
 use crate::status::{write_atomic, Status};
-use crate::QemuDriver;
 use oxvirt_core::domain::{parse_domain_xml, Domain};
 use oxvirt_core::driver::{DomainKey, DomainState, DomainSummary, StateReason};
 use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};

@@ -5,6 +5,7 @@ pub mod caps;
 pub mod connection;
 pub mod control;
 pub mod domains;
+pub mod driver;
 pub mod native;
 pub mod paths;
 pub mod process;
@@ -13,7 +14,7 @@ pub mod status;
 pub mod supervisor;
 pub mod verbs;
 
-pub use connection::QemuDriver;
+pub use driver::QemuDriver;
 pub mod cgroup;
 pub mod confine;
 pub mod resources;

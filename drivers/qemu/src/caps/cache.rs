@@ -128,4 +128,26 @@ mod tests {
         let k2 = CacheKey::of(&f).unwrap();
         assert_ne!(k1, k2);
     }
+
+    #[test]
+    fn real_qemu_probe_and_cache() {
+        let bin = Path::new("/usr/bin/qemu-system-x86_64");
+        assert!(
+            bin.is_file(),
+            "{} is missing: install the qemu-system-x86 package",
+            bin.display()
+        );
+        let d = tempfile::tempdir().unwrap();
+        let c = load(d.path(), bin).unwrap();
+        assert_eq!(c.arch(), "x86_64");
+        assert!(c.version >= 7_000_000);
+        assert!(c.has("tcg") && c.has("blockdev"));
+        assert_eq!(c.probe_commands, probe::QUERIES.len() + 1);
+        let again = load(d.path(), bin).unwrap();
+        assert_eq!(
+            again.probe_commands, 0,
+            "second load must come from the cache"
+        );
+        assert_eq!(again.machines, c.machines);
+    }
 }

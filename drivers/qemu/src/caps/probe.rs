@@ -341,25 +341,4 @@ mod tests {
         r[3] = Err(Error::operation_failed("CommandNotFound"));
         assert!(!parse_replies(Path::new("/q"), &r).unwrap().has("kvm"));
     }
-
-    #[test]
-    fn real_qemu_probe_and_cache() {
-        let bin = Path::new("/usr/bin/qemu-system-x86_64");
-        if !bin.is_file() {
-            eprintln!("skipped: {} missing", bin.display());
-            return;
-        }
-        let d = tempfile::tempdir().unwrap();
-        let c = super::super::cache::load(d.path(), bin).unwrap();
-        assert_eq!(c.arch(), "x86_64");
-        assert!(c.version >= 7_000_000);
-        assert!(c.has("tcg") && c.has("blockdev"));
-        assert_eq!(c.probe_commands, QUERIES.len() + 1);
-        let again = super::super::cache::load(d.path(), bin).unwrap();
-        assert_eq!(
-            again.probe_commands, 0,
-            "second load must come from the cache"
-        );
-        assert_eq!(again.machines, c.machines);
-    }
 }

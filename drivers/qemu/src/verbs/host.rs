@@ -2,8 +2,8 @@
 //! domain capabilities (probed QEMU capabilities, cached under `cache/qemu/capabilities`).
 
 use crate::caps::{self, QemuCaps};
+use crate::driver::QemuDriver;
 use crate::security::SecuritySpec;
-use crate::QemuDriver;
 use oxvirt_core::domain::Domain;
 use oxvirt_core::{Error, Result};
 use std::path::{Path, PathBuf};

@@ -1,9 +1,9 @@
 //! Information verbs: list, lookup, dominfo, dumpxml, the security model.
 
 use crate::domains::no_domain;
+use crate::driver::QemuDriver;
 use crate::process;
 use crate::security::SecuritySpec;
-use crate::QemuDriver;
 use oxvirt_core::domain::{format_domain_xml, parse_domain_xml, Domain, FormatOptions};
 use oxvirt_core::driver::{DomainInfo, DomainKey, DomainSummary, ListFilter, XmlFlags};
 use oxvirt_core::Result;

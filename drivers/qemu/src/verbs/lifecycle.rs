@@ -4,10 +4,10 @@
 use crate::argv::{self, ArgvContext};
 use crate::control::{self, CallError, LaunchSpec, Request};
 use crate::domains::{lock_file, no_domain};
+use crate::driver::QemuDriver;
 use crate::paths::check_socket_path;
 use crate::security::SecuritySpec;
 use crate::status::{write_atomic, Status};
-use crate::QemuDriver;
 use oxvirt_core::domain::{format_domain_xml, parse_domain_xml, Domain, FormatOptions};
 use oxvirt_core::driver::{DomainKey, DomainState, DomainSummary};
 use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};

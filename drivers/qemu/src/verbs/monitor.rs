@@ -2,8 +2,8 @@
 //! every use taints the domain (`custom-monitor`), as libvirt.
 
 use crate::control::Request;
+use crate::driver::QemuDriver;
 use crate::verbs::lifecycle::CONTROL_TIMEOUT;
-use crate::QemuDriver;
 use oxvirt_core::driver::DomainKey;
 use oxvirt_core::{Error, Result};
 use std::io::Write;

@@ -2,7 +2,7 @@
 //! same code) and `domxml-from-native qemu-argv` (see `native.rs`).
 
 use crate::argv::{self, ArgvContext};
-use crate::QemuDriver;
+use crate::driver::QemuDriver;
 use oxvirt_core::domain::{format_domain_xml, parse_domain_xml, FormatOptions};
 use oxvirt_core::{Error, Result};
 

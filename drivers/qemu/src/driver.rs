@@ -1,0 +1,39 @@
+//! One open QEMU driver instance: its root's layout, its `qemu.toml` and its URI. The
+//! domain table (`domains.rs`) and the verbs (`verbs/`) are `impl`s and functions on it.
+
+use crate::paths::RootLayout;
+use oxvirt_config::QemuConfig;
+use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
+use std::path::Path;
+
+/// An open QEMU driver instance on one root.
+pub struct QemuDriver {
+    pub(crate) layout: RootLayout,
+    pub(crate) config: QemuConfig,
+    pub(crate) uri: String,
+}
+
+impl QemuDriver {
+    /// Open the embedded driver on `root` (`qemu:///embed?root=ROOT`).
+    pub fn open_embed(root: &Path) -> Result<QemuDriver> {
+        if !root.is_absolute() {
+            return Err(Error::invalid_arg(format!(
+                "embedded driver root '{}' must be an absolute path",
+                root.display()
+            )));
+        }
+        let layout = RootLayout::new(root);
+        layout.create_tree()?;
+        let config = QemuConfig::load_or_default(&layout.config_file())
+            .map_err(|e| Error::new(ErrorCode::ConfNotFound, ErrorDomain::Config, e.to_string()))?;
+        Ok(QemuDriver {
+            uri: format!("qemu:///embed?root={}", root.display()),
+            layout,
+            config,
+        })
+    }
+
+    pub fn layout(&self) -> &RootLayout {
+        &self.layout
+    }
+}
