@@ -189,52 +189,48 @@ fn version(v: &Value) -> Result<(u64, String)> {
     Ok((version, package))
 }
 
-/// `query-machines`: every entry needs a name.
-fn machines(v: &Value) -> Result<Vec<MachineType>> {
-    let flag = |m: &Value, k: &str| m.get(k).and_then(Value::as_bool).unwrap_or(false);
+/// Each entry of a list reply made into a `T` with its `name`; an entry without a
+/// name, or a reply that is not a list, is malformed.
+fn named<T>(v: &Value, what: &str, f: impl Fn(&Value, &str) -> T) -> Result<Vec<T>> {
     v.as_array()
-        .ok_or_else(|| malformed("query-machines"))?
+        .ok_or_else(|| malformed(what))?
         .iter()
-        .map(|m| {
-            let name = m
+        .map(|e| {
+            let name = e
                 .get("name")
                 .and_then(Value::as_str)
-                .ok_or_else(|| malformed("query-machines"))?;
-            Ok(MachineType {
-                name: name.to_string(),
-                alias: m.get("alias").and_then(Value::as_str).map(str::to_string),
-                is_default: flag(m, "is-default"),
-                cpu_max: m.get("cpu-max").and_then(Value::as_u64).unwrap_or(1) as u32,
-                deprecated: flag(m, "deprecated"),
-            })
+                .ok_or_else(|| malformed(what))?;
+            Ok(f(e, name))
         })
         .collect()
 }
 
+/// A boolean member, false when absent.
+fn flag(e: &Value, key: &str) -> bool {
+    e.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// `query-machines`.
+fn machines(v: &Value) -> Result<Vec<MachineType>> {
+    named(v, "query-machines", |m, name| MachineType {
+        name: name.to_string(),
+        alias: m.get("alias").and_then(Value::as_str).map(str::to_string),
+        is_default: flag(m, "is-default"),
+        cpu_max: m.get("cpu-max").and_then(Value::as_u64).unwrap_or(1) as u32,
+        deprecated: flag(m, "deprecated"),
+    })
+}
+
 /// `query-cpu-definitions`, sorted by name; usable = no unavailable features.
 fn cpu_models(v: &Value) -> Result<Vec<CpuModel>> {
-    let mut models = v
-        .as_array()
-        .ok_or_else(|| malformed("query-cpu-definitions"))?
-        .iter()
-        .map(|c| {
-            let name = c
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or_else(|| malformed("query-cpu-definitions"))?;
-            Ok(CpuModel {
-                name: name.to_string(),
-                deprecated: c
-                    .get("deprecated")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                usable: c
-                    .get("unavailable-features")
-                    .and_then(Value::as_array)
-                    .is_none_or(|a| a.is_empty()),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut models = named(v, "query-cpu-definitions", |c, name| CpuModel {
+        name: name.to_string(),
+        deprecated: flag(c, "deprecated"),
+        usable: c
+            .get("unavailable-features")
+            .and_then(Value::as_array)
+            .is_none_or(|a| a.is_empty()),
+    })?;
     models.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(models)
 }

@@ -63,6 +63,13 @@ pub fn chardev_value(c: &Chardev, id: &str, what: &str) -> Result<String> {
     Ok(s)
 }
 
+/// `-chardev` for `c` (id `id`) and then the guest device `dev` that uses it.
+fn backend_and_device(a: &mut Args, c: &Chardev, id: &str, what: &str, dev: &Props) -> Result<()> {
+    a.opt("-chardev", chardev_value(c, id, what)?);
+    a.json("-device", dev);
+    Ok(())
+}
+
 /// Serial ports (libvirt's `qemuBuildSerialCommandLine`), with a serial console as
 /// serial 0 when there is no `<serial>`.
 pub(crate) fn serials(p: &Plan<'_>, a: &mut Args) -> Result<()> {
@@ -95,15 +102,12 @@ pub(crate) fn serials(p: &Plan<'_>, a: &mut Args) -> Result<()> {
             return Err(Error::xml(format!("{what}: used by two <serial> elements")));
         }
         let id = format!("charserial{port}");
-        a.opt("-chardev", chardev_value(s, &id, &what)?);
-        a.json(
-            "-device",
-            &Props::new()
-                .with("driver", "isa-serial")
-                .with("chardev", id.as_str())
-                .with("id", format!("serial{port}"))
-                .with("index", port),
-        );
+        let dev = Props::new()
+            .with("driver", "isa-serial")
+            .with("chardev", id.as_str())
+            .with("id", format!("serial{port}"))
+            .with("index", port);
+        backend_and_device(a, s, &id, &what, &dev)?;
     }
     Ok(())
 }
@@ -125,18 +129,15 @@ pub(crate) fn channels(p: &Plan<'_>, a: &mut Args) -> Result<()> {
         }
         let c = with_socket_path(c, i, p.ctx.domain_dir);
         let id = format!("charchannel{i}");
-        a.opt("-chardev", chardev_value(&c, &id, &what)?);
         nr += 1;
-        a.json(
-            "-device",
-            &Props::new()
-                .with("driver", "virtserialport")
-                .with("bus", "virtio-serial0.0")
-                .with("nr", nr)
-                .with("chardev", id.as_str())
-                .with("id", format!("channel{i}"))
-                .with_opt("name", c.target_name.as_deref()),
-        );
+        let dev = Props::new()
+            .with("driver", "virtserialport")
+            .with("bus", "virtio-serial0.0")
+            .with("nr", nr)
+            .with("chardev", id.as_str())
+            .with("id", format!("channel{i}"))
+            .with_opt("name", c.target_name.as_deref());
+        backend_and_device(a, &c, &id, &what, &dev)?;
     }
     Ok(())
 }
@@ -176,14 +177,11 @@ pub(crate) fn consoles(p: &Plan<'_>, a: &mut Args) -> Result<()> {
             Some("virtio") => {
                 let what = format!("console {i}");
                 let id = format!("charconsole{i}");
-                a.opt("-chardev", chardev_value(c, &id, &what)?);
-                a.json(
-                    "-device",
-                    &Props::new()
-                        .with("driver", "virtconsole")
-                        .with("chardev", id.as_str())
-                        .with("id", format!("console{i}")),
-                );
+                let dev = Props::new()
+                    .with("driver", "virtconsole")
+                    .with("chardev", id.as_str())
+                    .with("id", format!("console{i}"));
+                backend_and_device(a, c, &id, &what, &dev)?;
             }
             Some(t) => {
                 return Err(Error::unsupported(format!(
