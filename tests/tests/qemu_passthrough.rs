@@ -419,13 +419,10 @@ fn monitor_command_on_an_inactive_domain_is_a_clear_error() {
     );
 }
 
-#[test]
-fn boot_qemu_commandline_env_capabilities_and_monitor() {
-    require(QEMU, "qemu-system-x86");
-    let r = Root::new();
-    let f = r.write(
-        "p.xml",
-        "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+/// A domain with `<qemu:commandline>` (an argument and an environment variable) and
+/// `<qemu:capabilities>` (JSON `-device` removed).
+const PASSTHROUGH_XML: &str =
+    "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>pass</name>
   <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>
@@ -439,11 +436,25 @@ fn boot_qemu_commandline_env_capabilities_and_monitor() {
   <qemu:capabilities>
     <qemu:del capability='device.json'/>
   </qemu:capabilities>
-</domain>",
-    );
+</domain>";
+
+#[test]
+fn boot_qemu_commandline_env_capabilities_and_monitor() {
+    require(QEMU, "qemu-system-x86");
+    let r = Root::new();
+    let f = r.write("p.xml", PASSTHROUGH_XML);
     r.ok(&["define", &f]);
     r.ok(&["start", "pass"]);
-    let pid = r.pid("pass");
+    commandline_reaches_qemu(r.pid("pass"));
+    passthrough_taints_and_stays_in_the_xml(&r);
+    qmp_round_trips(&r);
+    hmp_and_bad_commands(&r);
+    r.ok(&["destroy", "pass"]);
+}
+
+/// `<qemu:arg>` and `<qemu:env>` are in QEMU's `/proc/PID/cmdline` and `environ`, and
+/// without `device.json` every `-device` is in key=value syntax.
+fn commandline_reaches_qemu(pid: u32) {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     let args: Vec<String> = cmdline
         .split(|b| *b == 0)
@@ -467,6 +478,10 @@ fn boot_qemu_commandline_env_capabilities_and_monitor() {
             .any(|e| e == b"QEMU_ENV=VAL with space"),
         "QEMU_ENV not in the environment"
     );
+}
+
+/// The domain log names both taints; `dumpxml` keeps both elements.
+fn passthrough_taints_and_stays_in_the_xml(r: &Root) {
     let log = std::fs::read_to_string(r.path().join("log/qemu/pass.log")).unwrap();
     assert!(log.contains("is tainted: custom-argv"), "{log}");
     assert!(
@@ -479,8 +494,10 @@ fn boot_qemu_commandline_env_capabilities_and_monitor() {
         xml.contains("<qemu:del capability='device.json'/>"),
         "{xml}"
     );
+}
 
-    // QMP round trip: one line + blank line; --pretty: indented.
+/// QMP round trip: one line + blank line; --pretty: indented.
+fn qmp_round_trips(r: &Root) {
     let o = r.ok(&[
         "qemu-monitor-command",
         "pass",
@@ -514,6 +531,11 @@ fn boot_qemu_commandline_env_capabilities_and_monitor() {
         "{\"execute\":\"no-such-command\"}",
     ]);
     assert!(o.contains("CommandNotFound"), "{o}");
+}
+
+/// HMP through `human-monitor-command`, refused combinations, and the
+/// `custom-monitor` taint all of this leaves in the log.
+fn hmp_and_bad_commands(r: &Root) {
     // HMP through human-monitor-command; words are joined.
     let o = r.ok(&["qemu-monitor-command", "pass", "--hmp", "info", "status"]);
     assert_eq!(o, "VM status: running\r\n\n\n", "as virsh prints it");
@@ -531,5 +553,4 @@ fn boot_qemu_commandline_env_capabilities_and_monitor() {
     assert!(o.stderr.contains("not JSON"), "{}", o.stderr);
     let log = std::fs::read_to_string(r.path().join("log/qemu/pass.log")).unwrap();
     assert!(log.contains("is tainted: custom-monitor"), "{log}");
-    r.ok(&["destroy", "pass"]);
 }

@@ -1,8 +1,89 @@
-//! Small helpers to spell QEMU option values: an insertion-ordered JSON object
-//! (libvirt 9 passes `-device`, `-blockdev`, `-netdev` and `-object` as JSON, keys
-//! in a fixed order) and the `key=value,...` syntax with `,,` comma escaping.
+//! How QEMU options are spelled, in one place: an insertion-ordered JSON object
+//! ([`Props`]; libvirt 9 passes `-device`, `-blockdev`, `-netdev` and `-object` as
+//! JSON, keys in a fixed order), the `key=value,...` syntax with `,,` comma escaping
+//! ([`kv_escape`], [`Props::to_keyval`]), and the argument list the builders append to
+//! ([`Args`]), which picks JSON or `key=value` for `-device` from the probed syntax.
 
+use crate::caps::QemuCaps;
+use oxvirt_core::{Error, Result};
 use std::fmt::Write as _;
+use std::path::Path;
+
+/// Syntax choices taken from the capabilities.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Syntax {
+    /// `-device driver,key=value` instead of JSON (no `device.json` flag).
+    pub device_keyval: bool,
+    /// `-drive ...,if=none` instead of `-blockdev` (no `blockdev` flag).
+    pub legacy_drive: bool,
+}
+
+impl Syntax {
+    /// The syntax `caps` (with the domain's overrides applied) asks for. A QEMU with
+    /// neither `-blockdev` nor `-drive` cannot be given a disk at all: an error, even for
+    /// a domain without disks, so that the emulator's problem shows at once.
+    pub(crate) fn of(caps: &QemuCaps, emulator: &Path) -> Result<Syntax> {
+        let s = Syntax {
+            device_keyval: !caps.has("device.json"),
+            legacy_drive: !caps.has("blockdev"),
+        };
+        if s.legacy_drive && !caps.has("drive") {
+            return Err(Error::unsupported(format!(
+                "QEMU '{}' supports neither -blockdev nor -drive (capabilities 'blockdev' and 'drive' are both off)",
+                emulator.display()
+            )));
+        }
+        Ok(s)
+    }
+}
+
+/// The argument list being built. Builders append options in the pipeline's order;
+/// nothing is ever removed or rewritten.
+#[derive(Debug, Default)]
+pub(crate) struct Args {
+    args: Vec<String>,
+    syntax: Syntax,
+}
+
+impl Args {
+    pub(crate) fn new(syntax: Syntax) -> Args {
+        Args {
+            args: Vec::new(),
+            syntax,
+        }
+    }
+    pub(crate) fn syntax(&self) -> Syntax {
+        self.syntax
+    }
+    /// An option without a value (`-S`).
+    pub(crate) fn flag(&mut self, f: &str) {
+        self.args.push(f.to_string());
+    }
+    /// An option and its value, the value as given (already in QEMU's syntax).
+    pub(crate) fn opt(&mut self, o: &str, v: impl Into<String>) {
+        self.args.push(o.to_string());
+        self.args.push(v.into());
+    }
+    /// An option whose value is a property object: JSON, except `-device` in
+    /// `driver,key=value` form when QEMU has no JSON `-device`.
+    pub(crate) fn json(&mut self, o: &str, p: &Props) {
+        if o == "-device" && self.syntax.device_keyval {
+            self.opt(o, p.to_keyval("driver"));
+        } else {
+            self.opt(o, p.to_json());
+        }
+    }
+    /// Words passed through untouched (`<qemu:arg>`).
+    pub(crate) fn raw(&mut self, words: impl IntoIterator<Item = String>) {
+        self.args.extend(words);
+    }
+    pub(crate) fn as_slice(&self) -> &[String] {
+        &self.args
+    }
+    pub(crate) fn into_vec(self) -> Vec<String> {
+        self.args
+    }
+}
 
 /// A JSON value as QEMU's option parser accepts it.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +159,14 @@ impl Props {
 }
 
 impl Props {
+    /// Serialise as QEMU's `key=value,...` syntax, every key spelled out
+    /// (`file=/a,,b,if=none`); booleans are `on`/`off`, nested objects dotted keys.
+    pub fn to_kv(&self) -> String {
+        let mut parts = Vec::new();
+        flatten(&mut parts, "", self, "");
+        parts.join(",")
+    }
+
     /// Serialise as QEMU's `key=value,...` syntax with `first`'s value leading bare
     /// (`-device virtio-blk-pci,id=x`); nested objects flatten to dotted keys.
     pub fn to_keyval(&self, first: &str) -> String {
@@ -156,5 +245,22 @@ mod tests {
     #[test]
     fn kv_commas_doubled() {
         assert_eq!(kv_escape("/a,b"), "/a,,b");
+    }
+
+    #[test]
+    fn keyval_forms() {
+        let p = Props::new()
+            .with("driver", "virtio-blk-pci")
+            .with("drive", "a,b")
+            .with("ro", true)
+            .with("cache", Props::new().with("direct", false));
+        assert_eq!(
+            p.to_keyval("driver"),
+            "virtio-blk-pci,drive=a,,b,ro=on,cache.direct=off"
+        );
+        assert_eq!(
+            p.to_kv(),
+            "driver=virtio-blk-pci,drive=a,,b,ro=on,cache.direct=off"
+        );
     }
 }

@@ -135,109 +135,30 @@ pub fn parse_replies(binary: &Path, replies: &[Result<Value>]) -> Result<QemuCap
     if replies.len() != QUERIES.len() {
         return Err(Error::internal("wrong number of probe replies"));
     }
-    let v = need(&replies[0], "query-version")?;
-    let num = |k: &str| v.pointer(&format!("/qemu/{k}")).and_then(Value::as_u64);
-    let version = match (num("major"), num("minor"), num("micro")) {
-        (Some(a), Some(b), Some(c)) => a * 1_000_000 + b * 1000 + c,
-        _ => return Err(malformed("query-version")),
-    };
-    let package = v
-        .get("package")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let (version, package) = version(need(&replies[0], "query-version")?)?;
     let target = need(&replies[1], "query-target")?
         .get("arch")
         .and_then(Value::as_str)
         .ok_or_else(|| malformed("query-target"))?
         .to_string();
-
-    let mut machines = Vec::new();
-    for m in need(&replies[2], "query-machines")?
-        .as_array()
-        .ok_or_else(|| malformed("query-machines"))?
-    {
-        let name = m
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| malformed("query-machines"))?;
-        machines.push(MachineType {
-            name: name.to_string(),
-            alias: m.get("alias").and_then(Value::as_str).map(str::to_string),
-            is_default: m
-                .get("is-default")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            cpu_max: m.get("cpu-max").and_then(Value::as_u64).unwrap_or(1) as u32,
-            deprecated: m
-                .get("deprecated")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-        });
-    }
-
+    let machines = machines(need(&replies[2], "query-machines")?)?;
     let kvm_present = replies[3]
         .as_ref()
         .ok()
         .and_then(|k| k.get("present"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-
-    let mut cpu_models = Vec::new();
-    if let Ok(list) = &replies[4] {
-        for c in list
-            .as_array()
-            .ok_or_else(|| malformed("query-cpu-definitions"))?
-        {
-            let Some(name) = c.get("name").and_then(Value::as_str) else {
-                return Err(malformed("query-cpu-definitions"));
-            };
-            cpu_models.push(CpuModel {
-                name: name.to_string(),
-                deprecated: c
-                    .get("deprecated")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                usable: c
-                    .get("unavailable-features")
-                    .and_then(Value::as_array)
-                    .is_none_or(|a| a.is_empty()),
-            });
-        }
-        cpu_models.sort_by(|a, b| a.name.cmp(&b.name));
-    }
-
-    let mut device_types = BTreeSet::new();
-    for t in need(&replies[5], "qom-list-types")?
-        .as_array()
-        .ok_or_else(|| malformed("qom-list-types"))?
-    {
-        if let Some(n) = t.get("name").and_then(Value::as_str) {
-            device_types.insert(n.to_string());
-        }
-    }
-    let commands: BTreeSet<&str> = need(&replies[6], "query-commands")?
-        .as_array()
-        .ok_or_else(|| malformed("query-commands"))?
-        .iter()
-        .filter_map(|c| c.get("name").and_then(Value::as_str))
-        .collect();
-
-    let mut flags = BTreeSet::new();
-    flags.insert("drive".to_string());
-    if commands.contains("blockdev-add") {
-        flags.insert("blockdev".to_string());
-    }
-    if version >= 6_002_000 {
-        flags.insert("device.json".to_string());
-    }
-    if kvm_present {
-        flags.insert("kvm".to_string());
-    }
-    if device_types.contains("tcg-accel") {
-        flags.insert("tcg".to_string());
-    }
+    let cpu_models = match &replies[4] {
+        Ok(list) => cpu_models(list)?,
+        Err(_) => Vec::new(),
+    };
+    let device_types: BTreeSet<String> =
+        names(need(&replies[5], "qom-list-types")?, "qom-list-types")?
+            .map(str::to_string)
+            .collect();
+    let commands: BTreeSet<&str> =
+        names(need(&replies[6], "query-commands")?, "query-commands")?.collect();
+    let flags = flags(version, kvm_present, &device_types, &commands);
     Ok(QemuCaps {
         binary: binary.to_path_buf(),
         version,
@@ -250,6 +171,96 @@ pub fn parse_replies(binary: &Path, replies: &[Result<Value>]) -> Result<QemuCap
         kvm_usable: false,
         probe_commands: 0,
     })
+}
+
+/// `query-version` → (libvirt's version number, the package string).
+fn version(v: &Value) -> Result<(u64, String)> {
+    let num = |k: &str| v.pointer(&format!("/qemu/{k}")).and_then(Value::as_u64);
+    let version = match (num("major"), num("minor"), num("micro")) {
+        (Some(a), Some(b), Some(c)) => a * 1_000_000 + b * 1000 + c,
+        _ => return Err(malformed("query-version")),
+    };
+    let package = v
+        .get("package")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    Ok((version, package))
+}
+
+/// Each entry of a list reply made into a `T` with its `name`; an entry without a
+/// name, or a reply that is not a list, is malformed.
+fn named<T>(v: &Value, what: &str, f: impl Fn(&Value, &str) -> T) -> Result<Vec<T>> {
+    v.as_array()
+        .ok_or_else(|| malformed(what))?
+        .iter()
+        .map(|e| {
+            let name = e
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| malformed(what))?;
+            Ok(f(e, name))
+        })
+        .collect()
+}
+
+/// A boolean member, false when absent.
+fn flag(e: &Value, key: &str) -> bool {
+    e.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// `query-machines`.
+fn machines(v: &Value) -> Result<Vec<MachineType>> {
+    named(v, "query-machines", |m, name| MachineType {
+        name: name.to_string(),
+        alias: m.get("alias").and_then(Value::as_str).map(str::to_string),
+        is_default: flag(m, "is-default"),
+        cpu_max: m.get("cpu-max").and_then(Value::as_u64).unwrap_or(1) as u32,
+        deprecated: flag(m, "deprecated"),
+    })
+}
+
+/// `query-cpu-definitions`, sorted by name; usable = no unavailable features.
+fn cpu_models(v: &Value) -> Result<Vec<CpuModel>> {
+    let mut models = named(v, "query-cpu-definitions", |c, name| CpuModel {
+        name: name.to_string(),
+        deprecated: flag(c, "deprecated"),
+        usable: c
+            .get("unavailable-features")
+            .and_then(Value::as_array)
+            .is_none_or(|a| a.is_empty()),
+    })?;
+    models.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(models)
+}
+
+/// The `name` of each entry of a list reply (entries without one are skipped).
+fn names<'v>(v: &'v Value, what: &str) -> Result<impl Iterator<Item = &'v str>> {
+    Ok(v.as_array()
+        .ok_or_else(|| malformed(what))?
+        .iter()
+        .filter_map(|t| t.get("name").and_then(Value::as_str)))
+}
+
+/// The libvirt-named flags the argv builder consults (see `model.rs`).
+fn flags(
+    version: u64,
+    kvm_present: bool,
+    device_types: &BTreeSet<String>,
+    commands: &BTreeSet<&str>,
+) -> BTreeSet<String> {
+    [
+        ("drive", true),
+        ("blockdev", commands.contains("blockdev-add")),
+        ("device.json", version >= 6_002_000),
+        ("kvm", kvm_present),
+        ("tcg", device_types.contains("tcg-accel")),
+    ]
+    .into_iter()
+    .filter(|(_, on)| *on)
+    .map(|(f, _)| f.to_string())
+    .collect()
 }
 
 #[cfg(test)]

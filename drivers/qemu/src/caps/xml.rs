@@ -115,6 +115,30 @@ pub fn capabilities_xml(host: &HostInfo, secmodels: &[SecModel], caps: &[QemuCap
     if let Some(u) = &host.uuid {
         let _ = writeln!(s, "    <uuid>{u}</uuid>");
     }
+    host_cpu(&mut s, host);
+    s.push_str("    <migration_features>\n      <live/>\n      <uri_transports>\n        <uri_transport>tcp</uri_transport>\n      </uri_transports>\n    </migration_features>\n");
+    host_topology(&mut s, host);
+    for m in secmodels {
+        secmodel(&mut s, m);
+    }
+    s.push_str("  </host>\n\n");
+
+    let mut guests: Vec<&QemuCaps> = Vec::new();
+    for c in caps {
+        if !guests.iter().any(|g| g.arch() == c.arch()) {
+            guests.push(c);
+        }
+    }
+    guests.sort_by(|a, b| a.arch().cmp(b.arch()));
+    for c in guests {
+        guest(&mut s, c);
+    }
+    s.push_str("</capabilities>\n");
+    s
+}
+
+/// `<host><cpu>`: arch, vendor, topology.
+fn host_cpu(s: &mut String, host: &HostInfo) {
     let _ = writeln!(s, "    <cpu>\n      <arch>{}</arch>", esc(&host.arch));
     if let Some(v) = &host.vendor {
         let _ = writeln!(s, "      <vendor>{}</vendor>", esc(v));
@@ -124,7 +148,10 @@ pub fn capabilities_xml(host: &HostInfo, secmodels: &[SecModel], caps: &[QemuCap
         "      <topology sockets='{}' dies='1' cores='{}' threads='{}'/>\n    </cpu>",
         host.sockets, host.cores, host.threads
     );
-    s.push_str("    <migration_features>\n      <live/>\n      <uri_transports>\n        <uri_transport>tcp</uri_transport>\n      </uri_transports>\n    </migration_features>\n");
+}
+
+/// `<host><topology>`: one NUMA cell with the host's memory and CPUs.
+fn host_topology(s: &mut String, host: &HostInfo) {
     let _ = writeln!(
         s,
         "    <topology>\n      <cells num='1'>\n        <cell id='0'>\n          <memory unit='KiB'>{}</memory>",
@@ -139,84 +166,81 @@ pub fn capabilities_xml(host: &HostInfo, secmodels: &[SecModel], caps: &[QemuCap
         );
     }
     s.push_str("          </cpus>\n        </cell>\n      </cells>\n    </topology>\n");
-    for m in secmodels {
-        let _ = writeln!(
-            s,
-            "    <secmodel>\n      <model>{}</model>\n      <doi>{}</doi>",
-            esc(&m.model),
-            esc(&m.doi)
-        );
-        for (t, l) in &m.baselabels {
-            let _ = writeln!(
-                s,
-                "      <baselabel type='{}'>{}</baselabel>",
-                esc(t),
-                esc(l)
-            );
-        }
-        s.push_str("    </secmodel>\n");
-    }
-    s.push_str("  </host>\n\n");
+}
 
-    let mut guests: Vec<&QemuCaps> = Vec::new();
-    for c in caps {
-        if !guests.iter().any(|g| g.arch() == c.arch()) {
-            guests.push(c);
-        }
-    }
-    guests.sort_by(|a, b| a.arch().cmp(b.arch()));
-    for c in guests {
+/// `<secmodel>` of one security driver.
+fn secmodel(s: &mut String, m: &SecModel) {
+    let _ = writeln!(
+        s,
+        "    <secmodel>\n      <model>{}</model>\n      <doi>{}</doi>",
+        esc(&m.model),
+        esc(&m.doi)
+    );
+    for (t, l) in &m.baselabels {
         let _ = writeln!(
             s,
-            "  <guest>\n    <os_type>hvm</os_type>\n    <arch name='{}'>\n      <wordsize>{}</wordsize>\n      <emulator>{}</emulator>",
-            esc(c.arch()),
-            c.wordsize(),
-            esc(&c.binary.to_string_lossy())
+            "      <baselabel type='{}'>{}</baselabel>",
+            esc(t),
+            esc(l)
         );
-        // The default machine first, then QEMU's order; an alias right after its target.
-        let mut order: Vec<_> = c.machines.iter().filter(|m| m.name != "none").collect();
-        order.sort_by_key(|m| !m.is_default);
-        for m in order {
-            let dep = if m.deprecated {
-                " deprecated='yes'"
-            } else {
-                ""
-            };
+    }
+    s.push_str("    </secmodel>\n");
+}
+
+/// One `<guest>`: the binary, its machines, domain types and features.
+fn guest(s: &mut String, c: &QemuCaps) {
+    let _ = writeln!(
+        s,
+        "  <guest>\n    <os_type>hvm</os_type>\n    <arch name='{}'>\n      <wordsize>{}</wordsize>\n      <emulator>{}</emulator>",
+        esc(c.arch()),
+        c.wordsize(),
+        esc(&c.binary.to_string_lossy())
+    );
+    guest_machines(s, c);
+    if c.has("tcg") {
+        s.push_str("      <domain type='qemu'/>\n");
+    }
+    if c.kvm_usable {
+        s.push_str("      <domain type='kvm'/>\n");
+    }
+    s.push_str("    </arch>\n    <features>\n");
+    if c.arch() == "i686" {
+        s.push_str("      <pae/>\n      <nonpae/>\n");
+    }
+    if matches!(c.arch(), "i686" | "x86_64") {
+        s.push_str(
+            "      <acpi default='on' toggle='yes'/>\n      <apic default='on' toggle='no'/>\n",
+        );
+    }
+    s.push_str("      <cpuselection/>\n      <deviceboot/>\n      <disksnapshot default='on' toggle='no'/>\n    </features>\n  </guest>\n\n");
+}
+
+/// The default machine first, then QEMU's order; an alias right after its target.
+fn guest_machines(s: &mut String, c: &QemuCaps) {
+    let mut order: Vec<_> = c.machines.iter().filter(|m| m.name != "none").collect();
+    order.sort_by_key(|m| !m.is_default);
+    for m in order {
+        let dep = if m.deprecated {
+            " deprecated='yes'"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "      <machine maxCpus='{}'{dep}>{}</machine>",
+            m.cpu_max,
+            esc(&m.name)
+        );
+        if let Some(a) = &m.alias {
             let _ = writeln!(
                 s,
-                "      <machine maxCpus='{}'{dep}>{}</machine>",
+                "      <machine canonical='{}' maxCpus='{}'{dep}>{}</machine>",
+                esc(&m.name),
                 m.cpu_max,
-                esc(&m.name)
-            );
-            if let Some(a) = &m.alias {
-                let _ = writeln!(
-                    s,
-                    "      <machine canonical='{}' maxCpus='{}'{dep}>{}</machine>",
-                    esc(&m.name),
-                    m.cpu_max,
-                    esc(a)
-                );
-            }
-        }
-        if c.has("tcg") {
-            s.push_str("      <domain type='qemu'/>\n");
-        }
-        if c.kvm_usable {
-            s.push_str("      <domain type='kvm'/>\n");
-        }
-        s.push_str("    </arch>\n    <features>\n");
-        if c.arch() == "i686" {
-            s.push_str("      <pae/>\n      <nonpae/>\n");
-        }
-        if matches!(c.arch(), "i686" | "x86_64") {
-            s.push_str(
-                "      <acpi default='on' toggle='yes'/>\n      <apic default='on' toggle='no'/>\n",
+                esc(a)
             );
         }
-        s.push_str("      <cpuselection/>\n      <deviceboot/>\n      <disksnapshot default='on' toggle='no'/>\n    </features>\n  </guest>\n\n");
     }
-    s.push_str("</capabilities>\n");
-    s
 }
 
 /// Pick the binary for `domcapabilities` the way libvirt does: by emulator path, else
@@ -275,27 +299,7 @@ pub fn domain_capabilities_xml(
     host: &HostInfo,
 ) -> Result<String> {
     let m = c.resolve_machine(machine)?;
-    let virt = match virttype {
-        Some("kvm") if !c.kvm_usable => {
-            return Err(Error::new(
-                ErrorCode::ConfigUnsupported,
-                ErrorDomain::Qemu,
-                format!(
-                    "unsupported configuration: KVM is not available for emulator '{}' (QEMU without KVM or /dev/kvm not usable)",
-                    c.binary.display()
-                ),
-            ))
-        }
-        Some(v @ ("kvm" | "qemu")) => v,
-        Some(other) => {
-            return Err(Error::invalid_arg(format!(
-                "invalid argument: unknown virttype: {other}"
-            )))
-        }
-        None if c.kvm_usable => "kvm",
-        None => "qemu",
-    };
-    let q35 = m.name.contains("q35");
+    let virt = virt_type(c, virttype)?;
     let mut s = String::from("<domainCapabilities>\n");
     let _ = writeln!(s, "  <path>{}</path>", esc(&c.binary.to_string_lossy()));
     let _ = writeln!(s, "  <domain>{virt}</domain>");
@@ -309,8 +313,40 @@ pub fn domain_capabilities_xml(
     enum_values(&mut s, "      ", "type", &["rom"]);
     enum_values(&mut s, "      ", "readonly", &["yes", "no"]);
     enum_values(&mut s, "      ", "secure", &["no"]);
-    s.push_str("    </loader>\n  </os>\n  <cpu>\n");
+    s.push_str("    </loader>\n  </os>\n");
+    domcaps_cpu(&mut s, c, virt);
+    s.push_str("  <memoryBacking supported='no'/>\n");
+    domcaps_devices(&mut s, c, m.name.contains("q35"));
+    let _ = host;
+    s.push_str("  <features>\n    <gic supported='no'/>\n    <vmcoreinfo supported='no'/>\n    <genid supported='no'/>\n    <backingStoreInput supported='no'/>\n    <backup supported='no'/>\n    <sev supported='no'/>\n    <sgx supported='no'/>\n  </features>\n</domainCapabilities>\n");
+    Ok(s)
+}
+
+/// The virt type asked for (default: kvm when usable, else qemu).
+fn virt_type(c: &QemuCaps, virttype: Option<&str>) -> Result<&'static str> {
+    match virttype {
+        Some("kvm") if !c.kvm_usable => Err(Error::new(
+            ErrorCode::ConfigUnsupported,
+            ErrorDomain::Qemu,
+            format!(
+                "unsupported configuration: KVM is not available for emulator '{}' (QEMU without KVM or /dev/kvm not usable)",
+                c.binary.display()
+            ),
+        )),
+        Some("kvm") => Ok("kvm"),
+        Some("qemu") => Ok("qemu"),
+        Some(other) => Err(Error::invalid_arg(format!(
+            "invalid argument: unknown virttype: {other}"
+        ))),
+        None if c.kvm_usable => Ok("kvm"),
+        None => Ok("qemu"),
+    }
+}
+
+/// `<cpu>`: the modes and the named models.
+fn domcaps_cpu(s: &mut String, c: &QemuCaps, virt: &str) {
     let yn = |b: bool| if b { "yes" } else { "no" };
+    s.push_str("  <cpu>\n");
     let _ = writeln!(
         s,
         "    <mode name='host-passthrough' supported='{}'/>",
@@ -340,17 +376,21 @@ pub fn domain_capabilities_xml(
         );
     }
     s.push_str("    </mode>\n  </cpu>\n");
-    s.push_str("  <memoryBacking supported='no'/>\n  <devices>\n    <disk supported='yes'>\n");
-    enum_values(&mut s, "      ", "diskDevice", &["disk", "cdrom"]);
+}
+
+/// `<devices>`: what the argv builder can build for this QEMU and machine.
+fn domcaps_devices(s: &mut String, c: &QemuCaps, q35: bool) {
+    s.push_str("  <devices>\n    <disk supported='yes'>\n");
+    enum_values(s, "      ", "diskDevice", &["disk", "cdrom"]);
     let buses: &[&str] = if q35 {
         &["scsi", "virtio", "sata"]
     } else {
         &["ide", "scsi", "virtio", "sata"]
     };
-    enum_values(&mut s, "      ", "bus", buses);
-    enum_values(&mut s, "      ", "model", &[]);
+    enum_values(s, "      ", "bus", buses);
+    enum_values(s, "      ", "model", &[]);
     s.push_str("    </disk>\n    <graphics supported='yes'>\n");
-    enum_values(&mut s, "      ", "type", &["vnc"]);
+    enum_values(s, "      ", "type", &["vnc"]);
     s.push_str("    </graphics>\n    <video supported='yes'>\n");
     let videos: Vec<&str> = [
         ("vga", "VGA"),
@@ -362,14 +402,11 @@ pub fn domain_capabilities_xml(
     .filter(|(_, dev)| dev.is_empty() || c.has_device(dev))
     .map(|(n, _)| *n)
     .collect();
-    enum_values(&mut s, "      ", "modelType", &videos);
+    enum_values(s, "      ", "modelType", &videos);
     s.push_str("    </video>\n    <hostdev supported='no'/>\n    <rng supported='yes'>\n");
-    enum_values(&mut s, "      ", "model", &["virtio"]);
-    enum_values(&mut s, "      ", "backendModel", &["random"]);
+    enum_values(s, "      ", "model", &["virtio"]);
+    enum_values(s, "      ", "backendModel", &["random"]);
     s.push_str("    </rng>\n    <filesystem supported='no'/>\n    <tpm supported='no'/>\n    <redirdev supported='no'/>\n    <channel supported='yes'>\n");
-    enum_values(&mut s, "      ", "type", &["pty", "unix"]);
-    s.push_str("    </channel>\n  </devices>\n  <features>\n");
-    let _ = host;
-    s.push_str("    <gic supported='no'/>\n    <vmcoreinfo supported='no'/>\n    <genid supported='no'/>\n    <backingStoreInput supported='no'/>\n    <backup supported='no'/>\n    <sev supported='no'/>\n    <sgx supported='no'/>\n  </features>\n</domainCapabilities>\n");
-    Ok(s)
+    enum_values(s, "      ", "type", &["pty", "unix"]);
+    s.push_str("    </channel>\n  </devices>\n");
 }
