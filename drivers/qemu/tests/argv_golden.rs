@@ -521,3 +521,18 @@ fn seccomp_sandbox_and_vnc_listen_come_from_qemu_toml() {
     let c = build(&dom, &listen_ctx).unwrap();
     assert_eq!(c.option("-vnc"), Some("0.0.0.0:7,audiodev=audio1"));
 }
+
+#[test]
+fn error_pci_controller_index_out_of_range() {
+    let mut d = sata_q35(DIR);
+    d.devices.controllers.push(Controller {
+        controller_type: "pci".into(),
+        index: Some(u32::MAX),
+        model: Some("pcie-root-port".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        err(d),
+        "<controller type='pci' index='4294967295'>: a PCI controller index must be 0 to 255"
+    );
+}

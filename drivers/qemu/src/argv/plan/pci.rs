@@ -34,6 +34,12 @@ pub(crate) fn root_ports(dom: &Domain, q35: bool) -> Result<Vec<RootPort>> {
         .filter(|c| c.controller_type == "pci")
     {
         let index = c.index.unwrap_or(next);
+        // A PCI bus number is one byte: libvirt refuses larger indexes too.
+        if index > 255 {
+            return Err(Error::xml(format!(
+                "<controller type='pci' index='{index}'>: a PCI controller index must be 0 to 255"
+            )));
+        }
         next = next.max(index + 1);
         if let Some(g) = root_port(dom, c, index, q35)? {
             given.push(g);
