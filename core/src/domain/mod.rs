@@ -1,5 +1,5 @@
 //! libvirt domain XML: the model ([`model`]), the parser ([`parse`]) and the
-//! emitter ([`format`]), over a small owned XML tree ([`xmltree`]). Parsing validates
+//! emitter ([`format`](mod@format)), over a small owned XML tree ([`xmltree`]). Parsing validates
 //! what a define must reject (names, uuids, elements oxvirt does not implement); it
 //! never panics on input.
 //!

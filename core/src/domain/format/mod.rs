@@ -3,8 +3,8 @@
 //! `qemu:` namespace declared on the root only when QEMU namespace content exists.
 //!
 //! Owns: element order and escaping. The root writes `<domain>` and hands each part,
-//! in libvirt's order ([`SECTIONS`]), to the module named as in `model/` and `parse/`;
-//! `devices/` has one module per device family and its own order. [`writer`] is the
+//! in libvirt's order (`SECTIONS`), to the module named as in `model/` and `parse/`;
+//! `devices/` has one module per device family and its own order. `writer.rs` is the
 //! XML writer. What is `None` in the model is left out, so `parse(format(d)) == d` for
 //! every parsed `d`.
 

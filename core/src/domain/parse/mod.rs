@@ -6,7 +6,7 @@
 //! `identity` (name, uuid, title, description), `metadata`, `memory`, `cpu` (vcpu and
 //! cpu), `os`, `features`, `clock`, `lifecycle` (on_* and pm), `seclabel`, `qemu` (the
 //! `qemu:` namespace) and `devices/` (one module per device family); helpers are in
-//! [`util`]. Anything libvirt allows that oxvirt does not implement is an error naming
+//! `util.rs`. Anything libvirt allows that oxvirt does not implement is an error naming
 //! the element and its path — nothing is dropped silently. Never panics on input.
 
 mod clock;
