@@ -3,7 +3,7 @@
 
 use crate::output;
 use clap::{Parser, Subcommand};
-use oxvirt_core::driver::{Connection, DomainKey, ListFilter, XmlFlags};
+use oxvirt_core::driver::{Connection, DomainKey, DomainSummary, ListFilter, XmlFlags};
 use oxvirt_core::Error;
 use std::io::Write;
 use std::path::PathBuf;
@@ -165,7 +165,7 @@ fn read_file(path: &str) -> Result<String, Failure> {
 }
 
 /// Resolve a DOMAIN argument as virsh does; a miss is "failed to get domain".
-fn lookup(conn: &dyn Connection, arg: &str) -> Result<oxvirt_core::driver::DomainSummary, Failure> {
+fn lookup(conn: &dyn Connection, arg: &str) -> Result<DomainSummary, Failure> {
     let key = DomainKey::from_arg(arg);
     match conn.lookup(&key) {
         Ok(s) => Ok(s),
@@ -193,213 +193,250 @@ pub fn plugin_dir_for(uri: &str) -> Option<PathBuf> {
 /// Run one verb; returns what to print on stdout.
 pub fn run(cli: &Cli) -> Result<String, Failure> {
     let uri = cli.connect.clone().unwrap_or_else(default_uri);
-    if let Some(dir) = plugin_dir_for(&uri) {
+    let conn = connect(&uri)?;
+    run_verb(conn.as_ref(), &cli.command)
+}
+
+/// Load the plugins for `uri`, then open it.
+fn connect(uri: &str) -> Result<Box<dyn Connection>, Failure> {
+    if let Some(dir) = plugin_dir_for(uri) {
         // Driver plugins join the registry; a file that fails to load is a warning
         // (and an error only when the URI or backend it might have served is used).
         for e in oxvirt_plugin_abi::loader::install_driver_plugins(&dir) {
             eprintln!("warning: {e}");
         }
     }
-    let conn = oxvirt_core::registry::open(&uri).map_err(|e| {
+    oxvirt_core::registry::open(uri).map_err(|e| {
         Failure(vec![
             "failed to connect to the hypervisor".into(),
             e.message,
         ])
-    })?;
-    let conn = conn.as_ref();
-    let name_key = |s: &oxvirt_core::driver::DomainSummary| DomainKey::Name(s.name.clone());
-    Ok(match &cli.command {
+    })
+}
+
+/// One verb on an open connection: each arm reads its arguments and calls the
+/// connection, or a helper below when the verb has steps of its own.
+fn run_verb(conn: &dyn Connection, verb: &Verb) -> Result<String, Failure> {
+    match verb {
         Verb::List {
             all,
             inactive,
             name,
             uuid,
-        } => {
-            let filter = ListFilter {
-                active: !inactive,
-                inactive: *all || *inactive,
-            };
-            let rows = conn.list(filter)?;
-            if *name || *uuid {
-                let mut out = String::new();
-                for r in &rows {
-                    if *uuid && *name {
-                        out.push_str(&format!("{}  {}\n", r.uuid, r.name));
-                    } else if *uuid {
-                        out.push_str(&format!("{}\n", r.uuid));
-                    } else {
-                        out.push_str(&format!("{}\n", r.name));
-                    }
-                }
-                out.push('\n');
-                out
-            } else {
-                output::domain_table(&rows)
-            }
-        }
-        Verb::Define { file } => {
-            let xml = read_file(file)?;
-            let s = conn
-                .define_xml(&xml)
-                .map_err(|e| failed(format!("Failed to define domain from {file}"), e))?;
-            format!("Domain '{}' defined from {file}\n\n", s.name)
-        }
-        Verb::Create { file } => {
-            let xml = read_file(file)?;
-            let s = conn
-                .create_xml(&xml)
-                .map_err(|e| failed(format!("Failed to create domain from {file}"), e))?;
-            format!("Domain '{}' created from {file}\n\n", s.name)
-        }
+        } => list(conn, *all, *inactive, *name, *uuid),
+        Verb::Define { file } => from_file(conn, file, "define", "defined", |c, x| c.define_xml(x)),
+        Verb::Create { file } => from_file(conn, file, "create", "created", |c, x| c.create_xml(x)),
         Verb::Undefine { domain } => {
-            let s = lookup(conn, domain)?;
-            conn.undefine(&name_key(&s))
-                .map_err(|e| failed(format!("Failed to undefine domain '{}'", s.name), e))?;
-            format!("Domain '{}' has been undefined\n\n", s.name)
+            change_state(conn, domain, "undefine", "has been undefined", |c, k| {
+                c.undefine(k)
+            })
         }
-        Verb::Start { domain } => {
-            let s = lookup(conn, domain)?;
-            if s.state.is_active() {
-                return Err(Failure(vec!["Domain is already active".into()]));
-            }
-            conn.start(&name_key(&s))
-                .map_err(|e| failed(format!("Failed to start domain '{}'", s.name), e))?;
-            format!("Domain '{}' started\n\n", s.name)
-        }
+        Verb::Start { domain } => start(conn, domain),
         Verb::Shutdown { domain } => {
-            let s = lookup(conn, domain)?;
-            conn.shutdown(&name_key(&s))
-                .map_err(|e| failed(format!("Failed to shutdown domain '{}'", s.name), e))?;
-            format!("Domain '{}' is being shutdown\n\n", s.name)
+            change_state(conn, domain, "shutdown", "is being shutdown", |c, k| {
+                c.shutdown(k)
+            })
         }
         Verb::Destroy { domain } => {
-            let s = lookup(conn, domain)?;
-            conn.destroy(&name_key(&s))
-                .map_err(|e| failed(format!("Failed to destroy domain '{}'", s.name), e))?;
-            format!("Domain '{}' destroyed\n\n", s.name)
+            change_state(conn, domain, "destroy", "destroyed", |c, k| c.destroy(k))
         }
         Verb::Suspend { domain } => {
-            let s = lookup(conn, domain)?;
-            conn.suspend(&name_key(&s))
-                .map_err(|e| failed(format!("Failed to suspend domain '{}'", s.name), e))?;
-            format!("Domain '{}' suspended\n\n", s.name)
+            change_state(conn, domain, "suspend", "suspended", |c, k| c.suspend(k))
         }
         Verb::Resume { domain } => {
-            let s = lookup(conn, domain)?;
-            conn.resume(&name_key(&s))
-                .map_err(|e| failed(format!("Failed to resume domain '{}'", s.name), e))?;
-            format!("Domain '{}' resumed\n\n", s.name)
+            change_state(conn, domain, "resume", "resumed", |c, k| c.resume(k))
         }
         Verb::Dominfo { domain } => {
             let s = lookup(conn, domain)?;
-            output::dominfo(&conn.info(&name_key(&s))?)
+            Ok(output::dominfo(&conn.info(&name_key(&s))?))
         }
-        Verb::Domstate { domain, reason } => {
-            let s = lookup(conn, domain)?;
-            if *reason {
-                format!(
-                    "{} ({})\n\n",
-                    s.state.as_virsh_str(),
-                    s.reason.as_virsh_str()
-                )
-            } else {
-                format!("{}\n\n", s.state.as_virsh_str())
-            }
-        }
+        Verb::Domstate { domain, reason } => domstate(conn, domain, *reason),
         Verb::Dumpxml {
             domain,
             inactive,
             security_info,
-        } => {
-            let s = lookup(conn, domain)?;
-            let xml = conn.xml(
-                &name_key(&s),
-                XmlFlags {
-                    inactive: *inactive,
-                    secure: *security_info,
-                },
-            )?;
-            format!("{}\n", xml.trim_end_matches('\n').to_string() + "\n")
+        } => dumpxml(conn, domain, *inactive, *security_info),
+        Verb::Domid { domain } => Ok(match lookup(conn, domain)?.id {
+            Some(id) => format!("{id}\n\n"),
+            None => "-\n\n".into(),
+        }),
+        Verb::Domname { domain } => Ok(format!("{}\n\n", lookup(conn, domain)?.name)),
+        Verb::Domuuid { domain } => Ok(format!("{}\n\n", lookup(conn, domain)?.uuid)),
+        Verb::Uri => Ok(format!("{}\n\n", conn.uri())),
+        Verb::Version => {
+            let v = conn.hypervisor_version()?;
+            Ok(output::version(conn.hypervisor_type(), v))
         }
-        Verb::Domid { domain } => {
-            let s = lookup(conn, domain)?;
-            match s.id {
-                Some(id) => format!("{id}\n\n"),
-                None => "-\n\n".into(),
-            }
-        }
-        Verb::Domname { domain } => format!("{}\n\n", lookup(conn, domain)?.name),
-        Verb::Domuuid { domain } => format!("{}\n\n", lookup(conn, domain)?.uuid),
-        Verb::Uri => format!("{}\n\n", conn.uri()),
         Verb::Capabilities => {
             let xml = conn
                 .capabilities()
                 .map_err(|e| failed("failed to get capabilities".into(), e))?;
-            // virsh prints the document (ending in a newline), a newline and a blank line.
-            format!("{}\n\n\n", xml.trim_end_matches('\n'))
+            Ok(output::capabilities_document(&xml))
         }
         Verb::Domcapabilities {
             virttype,
             emulatorbin,
             arch,
             machine,
-        } => {
-            let xml = conn
-                .domain_capabilities(
-                    emulatorbin.as_deref(),
-                    arch.as_deref(),
-                    machine.as_deref(),
-                    virttype.as_deref(),
-                )
-                .map_err(|e| failed("failed to get emulator capabilities".into(), e))?;
-            format!("{}\n\n\n", xml.trim_end_matches('\n'))
-        }
+        } => domcapabilities(conn, virttype, emulatorbin, arch, machine),
         Verb::DomxmlToNative { format, xml } => {
-            let text = read_file(xml)?;
-            let line = conn.xml_to_native(format, &text)?;
-            format!("{line}\n")
+            let line = conn.xml_to_native(format, &read_file(xml)?)?;
+            Ok(format!("{line}\n"))
         }
         Verb::DomxmlFromNative { format, config } => {
-            let text = read_file(config)?;
-            let xml = conn.xml_from_native(format, &text)?;
-            format!("{}\n", xml.trim_end_matches('\n').to_string() + "\n")
+            let xml = conn.xml_from_native(format, &read_file(config)?)?;
+            Ok(output::xml_document(&xml))
         }
         Verb::QemuMonitorCommand {
             domain,
             hmp,
             pretty,
             cmd,
-        } => {
-            if *hmp && *pretty {
-                return Err(Failure(vec![
-                    "Options --hmp and --pretty are mutually exclusive".into(),
-                ]));
-            }
-            let s = lookup(conn, domain)?;
-            let reply = conn.monitor_command(&name_key(&s), &cmd.join(" "), *hmp)?;
-            if *pretty {
-                let v: serde_json::Value = serde_json::from_str(&reply)
-                    .map_err(|e| Failure(vec![format!("malformed reply from the monitor: {e}")]))?;
-                let p = serde_json::to_string_pretty(&v).unwrap_or(reply);
-                // As virsh 9: pretty output has no blank line after it, the others do.
-                format!("{p}\n")
-            } else {
-                format!("{reply}\n\n")
-            }
-        }
-        Verb::Version => {
-            let v = conn.hypervisor_version()?;
-            let ours = env!("CARGO_PKG_VERSION");
-            format!(
-                "Compiled against library: oxvirt {ours}\nUsing library: oxvirt {ours}\n\
-                 Using API: {t} {ours}\nRunning hypervisor: {t} {}.{}.{}\n\n",
-                v / 1_000_000,
-                (v / 1000) % 1000,
-                v % 1000,
-                t = conn.hypervisor_type()
-            )
-        }
+        } => monitor_command(conn, domain, *hmp, *pretty, cmd),
+    }
+}
+
+fn name_key(s: &DomainSummary) -> DomainKey {
+    DomainKey::Name(s.name.clone())
+}
+
+/// `list [--all|--inactive] [--name] [--uuid]`.
+fn list(
+    conn: &dyn Connection,
+    all: bool,
+    inactive: bool,
+    name: bool,
+    uuid: bool,
+) -> Result<String, Failure> {
+    let filter = ListFilter {
+        active: !inactive,
+        inactive: all || inactive,
+    };
+    let rows = conn.list(filter)?;
+    Ok(if name || uuid {
+        output::name_uuid_list(&rows, name, uuid)
+    } else {
+        output::domain_table(&rows)
     })
+}
+
+/// A verb that acts on one domain: `op` on it by name; "Failed to VERB domain 'NAME'"
+/// when it fails, "Domain 'NAME' DONE" when it worked.
+fn change_state(
+    conn: &dyn Connection,
+    domain: &str,
+    verb: &str,
+    done: &str,
+    op: impl FnOnce(&dyn Connection, &DomainKey) -> oxvirt_core::Result<()>,
+) -> Result<String, Failure> {
+    let s = lookup(conn, domain)?;
+    apply(conn, &s, verb, done, op)
+}
+
+/// [`change_state`] on a domain already looked up.
+fn apply(
+    conn: &dyn Connection,
+    s: &DomainSummary,
+    verb: &str,
+    done: &str,
+    op: impl FnOnce(&dyn Connection, &DomainKey) -> oxvirt_core::Result<()>,
+) -> Result<String, Failure> {
+    op(conn, &name_key(s))
+        .map_err(|e| failed(format!("Failed to {verb} domain '{}'", s.name), e))?;
+    Ok(format!("Domain '{}' {done}\n\n", s.name))
+}
+
+/// `start`: refused for an active domain, as virsh does before asking the driver.
+fn start(conn: &dyn Connection, domain: &str) -> Result<String, Failure> {
+    let s = lookup(conn, domain)?;
+    if s.state.is_active() {
+        return Err(Failure(vec!["Domain is already active".into()]));
+    }
+    apply(conn, &s, "start", "started", |c, k| c.start(k).map(drop))
+}
+
+/// `define FILE` / `create FILE`: `op` on the file's XML; "Failed to VERB domain from
+/// FILE" when it fails, "Domain 'NAME' DONE from FILE" when it worked.
+fn from_file(
+    conn: &dyn Connection,
+    file: &str,
+    verb: &str,
+    done: &str,
+    op: impl FnOnce(&dyn Connection, &str) -> oxvirt_core::Result<DomainSummary>,
+) -> Result<String, Failure> {
+    let s = op(conn, &read_file(file)?)
+        .map_err(|e| failed(format!("Failed to {verb} domain from {file}"), e))?;
+    Ok(format!("Domain '{}' {done} from {file}\n\n", s.name))
+}
+
+/// `dumpxml [--inactive] [--security-info]`.
+fn dumpxml(
+    conn: &dyn Connection,
+    domain: &str,
+    inactive: bool,
+    secure: bool,
+) -> Result<String, Failure> {
+    let s = lookup(conn, domain)?;
+    let xml = conn.xml(&name_key(&s), XmlFlags { inactive, secure })?;
+    Ok(output::xml_document(&xml))
+}
+
+/// `domcapabilities [--virttype] [--emulatorbin] [--arch] [--machine]`.
+fn domcapabilities(
+    conn: &dyn Connection,
+    virttype: &Option<String>,
+    emulatorbin: &Option<String>,
+    arch: &Option<String>,
+    machine: &Option<String>,
+) -> Result<String, Failure> {
+    let xml = conn
+        .domain_capabilities(
+            emulatorbin.as_deref(),
+            arch.as_deref(),
+            machine.as_deref(),
+            virttype.as_deref(),
+        )
+        .map_err(|e| failed("failed to get emulator capabilities".into(), e))?;
+    Ok(output::capabilities_document(&xml))
+}
+
+/// `domstate [--reason]`.
+fn domstate(conn: &dyn Connection, domain: &str, reason: bool) -> Result<String, Failure> {
+    let s = lookup(conn, domain)?;
+    Ok(if reason {
+        format!(
+            "{} ({})\n\n",
+            s.state.as_virsh_str(),
+            s.reason.as_virsh_str()
+        )
+    } else {
+        format!("{}\n\n", s.state.as_virsh_str())
+    })
+}
+
+/// `qemu-monitor-command [--hmp|--pretty] DOMAIN CMD...`.
+fn monitor_command(
+    conn: &dyn Connection,
+    domain: &str,
+    hmp: bool,
+    pretty: bool,
+    cmd: &[String],
+) -> Result<String, Failure> {
+    if hmp && pretty {
+        return Err(Failure(vec![
+            "Options --hmp and --pretty are mutually exclusive".into(),
+        ]));
+    }
+    let s = lookup(conn, domain)?;
+    let reply = conn.monitor_command(&name_key(&s), &cmd.join(" "), hmp)?;
+    if !pretty {
+        return Ok(format!("{reply}\n\n"));
+    }
+    let v: serde_json::Value = serde_json::from_str(&reply)
+        .map_err(|e| Failure(vec![format!("malformed reply from the monitor: {e}")]))?;
+    let p = serde_json::to_string_pretty(&v).unwrap_or(reply);
+    // As virsh 9: pretty output has no blank line after it, the others do.
+    Ok(format!("{p}\n"))
 }
 
 /// Print the result or the errors; the process exit status.

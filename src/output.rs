@@ -1,4 +1,5 @@
-//! virsh's output formats: the domain table of `list`, `dominfo`'s aligned fields.
+//! virsh's output formats: the domain table of `list` and its `--name`/`--uuid`
+//! lines, `dominfo`'s aligned fields, `version`, and how XML documents end.
 
 use oxvirt_core::driver::{DomainInfo, DomainSummary};
 
@@ -16,6 +17,48 @@ pub fn domain_table(rows: &[DomainSummary]) -> String {
         })
         .collect();
     table(&["Id", "Name", "State"], &cells)
+}
+
+/// `virsh list --name` / `--uuid` / both: one domain a line (`UUID  NAME` for both),
+/// a blank line after.
+pub fn name_uuid_list(rows: &[DomainSummary], name: bool, uuid: bool) -> String {
+    let mut out = String::new();
+    for r in rows {
+        if uuid && name {
+            out.push_str(&format!("{}  {}\n", r.uuid, r.name));
+        } else if uuid {
+            out.push_str(&format!("{}\n", r.uuid));
+        } else {
+            out.push_str(&format!("{}\n", r.name));
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// An XML document as `dumpxml` prints it: the document, its newline, a blank line.
+pub fn xml_document(xml: &str) -> String {
+    format!("{}\n\n", xml.trim_end_matches('\n'))
+}
+
+/// `capabilities` and `domcapabilities`: virsh prints the document (ending in a
+/// newline), a newline and a blank line.
+pub fn capabilities_document(xml: &str) -> String {
+    format!("{}\n\n\n", xml.trim_end_matches('\n'))
+}
+
+/// `virsh version`, with the hypervisor's version as libvirt encodes it
+/// (major * 1,000,000 + minor * 1,000 + release).
+pub fn version(hypervisor_type: &str, v: u64) -> String {
+    let ours = env!("CARGO_PKG_VERSION");
+    format!(
+        "Compiled against library: oxvirt {ours}\nUsing library: oxvirt {ours}\n\
+         Using API: {t} {ours}\nRunning hypervisor: {t} {}.{}.{}\n\n",
+        v / 1_000_000,
+        (v / 1000) % 1000,
+        v % 1000,
+        t = hypervisor_type
+    )
 }
 
 fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {

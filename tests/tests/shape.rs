@@ -230,6 +230,7 @@ impl Crate {
                 if !matches!(u.vis, syn::Visibility::Inherited) {
                     let mut r = Refs {
                         here: &path,
+                        children: declared_children(&ast),
                         out: BTreeSet::new(),
                     };
                     r.use_tree(&mut Vec::new(), &u.tree);
@@ -241,6 +242,7 @@ impl Crate {
                     // `pub use child::X` names a path relative to this module.
                     let mut rel = Refs {
                         here: &path,
+                        children: declared_children(&ast),
                         out: BTreeSet::new(),
                     };
                     let mut prefix = vec!["self".to_string()];
@@ -299,7 +301,20 @@ impl Crate {
 /// Collects the absolute module paths a file refers to.
 struct Refs<'a> {
     here: &'a [String],
+    /// The child modules declared in this file (`mod x;`): `x::y` is relative to here.
+    children: BTreeSet<String>,
     out: BTreeSet<Vec<String>>,
+}
+
+/// The modules a file declares with `mod x;` (not inline ones).
+fn declared_children(ast: &syn::File) -> BTreeSet<String> {
+    ast.items
+        .iter()
+        .filter_map(|i| match i {
+            syn::Item::Mod(m) if m.content.is_none() => Some(m.ident.to_string()),
+            _ => None,
+        })
+        .collect()
 }
 
 impl Refs<'_> {
@@ -316,6 +331,11 @@ impl Refs<'_> {
                     rest = &rest[1..];
                 }
                 b.extend(rest.iter().cloned());
+                return Some(b);
+            }
+            name if self.children.contains(name) => {
+                let mut b = self.here.to_vec();
+                b.extend(segs.iter().cloned());
                 return Some(b);
             }
             _ => return None,
@@ -360,6 +380,8 @@ impl Refs<'_> {
 }
 
 impl<'ast> Visit<'ast> for Refs<'_> {
+    /// `pub(super)` / `pub(in crate::x)` name who may see an item, not a dependency.
+    fn visit_visibility(&mut self, _: &'ast syn::Visibility) {}
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
         // A `pub use` is a re-export (a facade), not a dependency of this file.
         if matches!(u.vis, syn::Visibility::Inherited) {
@@ -380,6 +402,7 @@ impl<'ast> Visit<'ast> for Refs<'_> {
             here.push(m.ident.to_string());
             let mut inner = Refs {
                 here: &here,
+                children: BTreeSet::new(),
                 out: BTreeSet::new(),
             };
             syn::visit::visit_item_mod(&mut inner, m);
@@ -493,6 +516,7 @@ fn no_module_cycles_between_files_of_a_crate() {
             let ast = syn::parse_file(&std::fs::read_to_string(file).unwrap()).unwrap();
             let mut r = Refs {
                 here: path,
+                children: declared_children(&ast),
                 out: BTreeSet::new(),
             };
             r.visit_file(&ast);

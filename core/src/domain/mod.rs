@@ -1,6 +1,13 @@
 //! libvirt domain XML: the model ([`model`]), the parser ([`parse`]) and the
-//! formatter ([`format`]), over a small owned XML tree ([`xmltree`]). Parsing validates what a define must reject (names, uuids,
-//! elements oxvirt does not implement); it never panics on input.
+//! emitter ([`format`](mod@format)), over a small owned XML tree ([`xmltree`]). Parsing validates
+//! what a define must reject (names, uuids, elements oxvirt does not implement); it
+//! never panics on input.
+//!
+//! The three layers have the same rooms: one module per part of the document (`os`,
+//! `cpu`, `features`, `clock`, `lifecycle`, `seclabel`, `metadata`, `qemu`; the parser
+//! and emitter also `identity` and `memory`) and `devices/` with one module per device
+//! family (`disk`, `controller`, `interface`, `chardev`, `input`, `graphics`, `hostdev`,
+//! `misc`). Every model type is re-exported here (`oxvirt_core::domain::Disk`).
 
 pub mod format;
 pub mod model;

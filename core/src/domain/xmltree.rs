@@ -113,9 +113,7 @@ fn malformed(text: &str, offset: usize, what: impl std::fmt::Display) -> Error {
 pub fn parse_tree(text: &str) -> Result<Node> {
     let mut reader = NsReader::from_str(text);
     reader.config_mut().check_end_names = true;
-    let mut stack: Vec<Node> = Vec::new();
-    let mut root: Option<Node> = None;
-    let mut lines = LineCounter::default();
+    let mut tree = TreeBuilder::default();
     loop {
         let before = reader.buffer_position() as usize;
         let event = match reader.read_event() {
@@ -130,70 +128,116 @@ pub fn parse_tree(text: &str) -> Result<Node> {
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(event, Event::Empty(_));
-                if root.is_some() {
-                    return Err(malformed(text, tag_start, "content after the root element"));
-                }
-                if stack.len() >= MAX_DEPTH {
-                    return Err(malformed(
-                        text,
-                        tag_start,
-                        format!("elements nested deeper than {MAX_DEPTH} levels"),
-                    ));
-                }
-                let (ns, _) = reader.resolve_element(e.name());
-                let mut node = start_node(&reader, text, tag_start, ns, e)?;
-                node.line = lines.line_at(text, tag_start);
-                node.span = tag_start..after;
-                if is_empty {
-                    match stack.last_mut() {
-                        Some(parent) => parent.children.push(node),
-                        None => root = Some(node),
-                    }
-                } else {
-                    stack.push(node);
-                }
+                tree.start(&reader, text, tag_start..after, e, is_empty)?;
             }
-            Event::End(_) => {
-                let Some(mut node) = stack.pop() else {
-                    return Err(malformed(text, tag_start, "unexpected end tag"));
-                };
-                node.span.end = after;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(node),
-                    None => root = Some(node),
-                }
-            }
+            Event::End(_) => tree.end(text, tag_start, after)?,
             Event::Text(t) => {
                 let s = t.unescape().map_err(|e| malformed(text, before, e))?;
-                match stack.last_mut() {
-                    Some(top) => top.text.push_str(&s),
-                    None if s.trim().is_empty() => {}
-                    None => return Err(malformed(text, before, "text outside the root element")),
-                }
+                tree.text(text, before, &s)?;
             }
             Event::CData(c) => {
                 let bytes = c.into_inner();
                 let s = std::str::from_utf8(&bytes).map_err(|e| malformed(text, before, e))?;
-                match stack.last_mut() {
-                    Some(top) => top.text.push_str(s),
-                    None => return Err(malformed(text, before, "CDATA outside the root element")),
-                }
+                tree.cdata(text, before, s)?;
             }
-            Event::Eof => break,
+            Event::Eof => return tree.finish(text),
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
         }
     }
-    if let Some(open) = stack.last() {
-        return Err(malformed(
-            text,
-            text.len(),
-            format!(
-                "unexpected end of document: <{}> is not closed",
-                open.display_name()
-            ),
-        ));
+}
+
+/// What [`parse_tree`] has read so far: the open elements and, once closed, the root.
+#[derive(Default)]
+struct TreeBuilder {
+    stack: Vec<Node>,
+    root: Option<Node>,
+    lines: LineCounter,
+}
+
+impl TreeBuilder {
+    /// A finished element goes to its parent, or becomes the root.
+    fn attach(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            Some(parent) => parent.children.push(node),
+            None => self.root = Some(node),
+        }
     }
-    root.ok_or_else(|| malformed(text, text.len(), "no root element"))
+
+    /// A start tag spanning `tag` (or an empty element, which is finished at once).
+    fn start(
+        &mut self,
+        reader: &NsReader<&[u8]>,
+        text: &str,
+        tag: std::ops::Range<usize>,
+        e: &BytesStart,
+        is_empty: bool,
+    ) -> Result<()> {
+        if self.root.is_some() {
+            return Err(malformed(text, tag.start, "content after the root element"));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(malformed(
+                text,
+                tag.start,
+                format!("elements nested deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        let (ns, _) = reader.resolve_element(e.name());
+        let mut node = start_node(reader, text, tag.start, ns, e)?;
+        node.line = self.lines.line_at(text, tag.start);
+        node.span = tag;
+        if is_empty {
+            self.attach(node);
+        } else {
+            self.stack.push(node);
+        }
+        Ok(())
+    }
+
+    /// An end tag at `tag_start`, ending at `after`.
+    fn end(&mut self, text: &str, tag_start: usize, after: usize) -> Result<()> {
+        let Some(mut node) = self.stack.pop() else {
+            return Err(malformed(text, tag_start, "unexpected end tag"));
+        };
+        node.span.end = after;
+        self.attach(node);
+        Ok(())
+    }
+
+    /// Character data at `at`; only white space may stand outside the root.
+    fn text(&mut self, text: &str, at: usize, s: &str) -> Result<()> {
+        match self.stack.last_mut() {
+            Some(top) => top.text.push_str(s),
+            None if s.trim().is_empty() => {}
+            None => return Err(malformed(text, at, "text outside the root element")),
+        }
+        Ok(())
+    }
+
+    /// A CDATA section at `at`: text of the open element.
+    fn cdata(&mut self, text: &str, at: usize, s: &str) -> Result<()> {
+        match self.stack.last_mut() {
+            Some(top) => top.text.push_str(s),
+            None => return Err(malformed(text, at, "CDATA outside the root element")),
+        }
+        Ok(())
+    }
+
+    /// The end of the document: every element closed, one root.
+    fn finish(self, text: &str) -> Result<Node> {
+        if let Some(open) = self.stack.last() {
+            return Err(malformed(
+                text,
+                text.len(),
+                format!(
+                    "unexpected end of document: <{}> is not closed",
+                    open.display_name()
+                ),
+            ));
+        }
+        self.root
+            .ok_or_else(|| malformed(text, text.len(), "no root element"))
+    }
 }
 
 fn start_node(

@@ -43,7 +43,6 @@
 //! against the probed QEMU.
 
 pub mod clock;
-pub mod commandline;
 pub mod context;
 pub mod cpu;
 pub mod devices;
@@ -55,6 +54,7 @@ pub mod monitor;
 pub mod os;
 pub mod plan;
 pub mod props;
+pub mod qemu;
 pub mod sandbox;
 pub mod stages;
 
@@ -136,7 +136,7 @@ pub fn build_with_caps(
     let plan = plan::Plan::new(dom, ctx, caps)?;
     let mut args = props::Args::new(plan.syntax);
     stages::run(&plan, &mut args)?;
-    let env = commandline::env(&plan)?;
+    let env = qemu::env(&plan)?;
     check_devices(args.as_slice(), &plan.caps, ctx)?;
     Ok(QemuCommand {
         env,

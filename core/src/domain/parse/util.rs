@@ -1,6 +1,7 @@
-//! Helpers shared by the domain parser: attribute lookup with strict checking,
-//! enum and number parsing, and the error messages that name the element, the
-//! attribute and the path of what was rejected.
+//! Helpers shared by the domain parser: walking child elements, attribute lookup with
+//! strict checking, enum and number parsing, and the error messages that name the
+//! element, the attribute and the path of what was rejected. Nothing here knows a
+//! libvirt element; the section and family modules do.
 
 use crate::domain::xmltree::{Node, Ns};
 use crate::error::{Error, Result};
@@ -135,6 +136,19 @@ pub fn check_supported(
     }
 }
 
+/// A required attribute whose value oxvirt must support (see [`check_supported`]).
+pub fn req_supported<'a>(
+    node: &'a Node,
+    path: &str,
+    attr: &str,
+    supported: &[&str],
+    libvirt_only: &[&str],
+) -> Result<&'a str> {
+    let v = req_attr(node, path, attr)?;
+    check_supported(node, path, attr, v, supported, libvirt_only)?;
+    Ok(v)
+}
+
 pub fn one_of(allowed: &[&str]) -> String {
     let quoted: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
     format!("one of {}", quoted.join(", "))
@@ -142,6 +156,19 @@ pub fn one_of(allowed: &[&str]) -> String {
 
 pub fn yes_no(node: &Node, path: &str, attr: &str) -> Result<Option<bool>> {
     enum_attr(node, path, attr, &[("yes", true), ("no", false)])
+}
+
+/// An `on|off` attribute (libvirt's "virTristateSwitch").
+pub fn on_off(node: &Node, path: &str, attr: &str) -> Result<Option<bool>> {
+    enum_attr(node, path, attr, &[("on", true), ("off", false)])
+}
+
+/// A number as libvirt writes it: decimal, or hex with `0x`.
+pub fn parse_c_int(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
 }
 
 pub fn num_attr<T: std::str::FromStr>(node: &Node, path: &str, attr: &str) -> Result<Option<T>> {
@@ -183,6 +210,15 @@ pub fn duplicate(parent_path: &str, child: &Node) -> Error {
     ))
 }
 
+/// Mark a once-only child element as seen, rejecting a second occurrence.
+pub fn first_time(seen: &mut bool, parent_path: &str, child: &Node) -> Result<()> {
+    if *seen {
+        return Err(duplicate(parent_path, child));
+    }
+    *seen = true;
+    Ok(())
+}
+
 /// Set a singleton slot, rejecting a second occurrence.
 pub fn set_once<T>(slot: &mut Option<T>, value: T, parent_path: &str, child: &Node) -> Result<()> {
     if slot.is_some() {
@@ -195,4 +231,19 @@ pub fn set_once<T>(slot: &mut Option<T>, value: T, parent_path: &str, child: &No
 /// Is this a plain libvirt element (no namespace)?
 pub fn is_plain(node: &Node) -> bool {
     node.ns == Ns::None
+}
+
+/// Each child element of `node` with its path. A namespaced child is refused as an
+/// unsupported element: libvirt's own elements have no namespace.
+pub fn plain_children<'a>(
+    node: &'a Node,
+    path: &'a str,
+) -> impl Iterator<Item = Result<(&'a Node, String)>> + 'a {
+    node.children.iter().map(move |c| {
+        if is_plain(c) {
+            Ok((c, child_path(path, c)))
+        } else {
+            Err(unsupported_element(path, c))
+        }
+    })
 }

@@ -7,7 +7,7 @@
 use super::devices::{chardev, controller, disk, graphics, hostdev, input, interface, misc};
 use super::plan::Plan;
 use super::props::Args;
-use super::{clock, commandline, cpu, identity, lifecycle, machine, memory, monitor, os, sandbox};
+use super::{clock, cpu, identity, lifecycle, machine, memory, monitor, os, qemu, sandbox};
 use oxvirt_core::domain::Domain;
 use oxvirt_core::Result;
 
@@ -60,7 +60,7 @@ pub(crate) const STAGES: &[Stage] = &[
     graphics::sound,
     misc::memballoon,
     misc::rngs,
-    commandline::args,
+    qemu::args,
     sandbox::sandbox,
     sandbox::msg,
 ];

@@ -1,4 +1,4 @@
-//! `<qemu:commandline>` and the process environment.
+//! The `qemu:` namespace (`<qemu:commandline>`: extra args and env), named as core names it.
 //!
 //! `<qemu:arg>`s go after the devices, before `-sandbox` and `-msg`, where libvirt puts
 //! them. The environment is libvirt's standard one (`LC_ALL=C`, a fixed `PATH`, `HOME`
