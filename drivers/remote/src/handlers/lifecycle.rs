@@ -7,7 +7,7 @@ use crate::events::{remote_domain, DomainEvent};
 use crate::protocol::lifecycle as lc;
 use crate::protocol::procs as p;
 use crate::xdr::Decoder;
-use oxvirt_core::driver::ListFilter;
+use oxvirt_core::driver::{Connection, DomainKey, ListFilter};
 
 pub(super) const HANDLERS: &[Reg] = &[
     Reg::remote(p::DOMAIN_DEFINE_XML, "DOMAIN_DEFINE_XML", define),
@@ -83,9 +83,7 @@ fn create_xml(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
 }
 
 fn create(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
-    call.conn.start(&domain(d)?)?;
-    call.changed();
-    void()
+    verb(call, d, false, |c, k| c.start(k).map(drop))
 }
 
 fn create_flags(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
@@ -97,55 +95,50 @@ fn create_flags(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
 }
 
 fn destroy(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
-    call.conn.destroy(&domain(d)?)?;
-    call.changed();
-    void()
+    verb(call, d, false, |c, k| c.destroy(k))
 }
 
 fn destroy_flags(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
-    let k = domain(d)?;
-    call.flags(d.u32()?)?;
-    call.conn.destroy(&k)?;
-    call.changed();
-    void()
+    verb(call, d, true, |c, k| c.destroy(k))
 }
 
 fn shutdown(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
-    call.conn.shutdown(&domain(d)?)?;
-    call.changed();
-    void()
+    verb(call, d, false, |c, k| c.shutdown(k))
 }
 
 fn shutdown_flags(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
-    let k = domain(d)?;
-    call.flags(d.u32()?)?;
-    call.conn.shutdown(&k)?;
-    call.changed();
-    void()
+    verb(call, d, true, |c, k| c.shutdown(k))
 }
 
 fn suspend(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
-    call.conn.suspend(&domain(d)?)?;
-    call.changed();
-    void()
+    verb(call, d, false, |c, k| c.suspend(k))
 }
 
 fn resume(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
-    call.conn.resume(&domain(d)?)?;
-    call.changed();
-    void()
+    verb(call, d, false, |c, k| c.resume(k))
 }
 
 fn undefine(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
-    call.conn.undefine(&domain(d)?)?;
-    call.changed();
-    void()
+    verb(call, d, false, |c, k| c.undefine(k))
 }
 
 fn undefine_flags(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
+    verb(call, d, true, |c, k| c.undefine(k))
+}
+
+/// A verb on the domain argument (followed by `flags` when `with_flags`) that returns
+/// nothing: decode, run it, announce the change, answer void.
+fn verb(
+    call: &Call<'_>,
+    d: &mut Decoder<'_>,
+    with_flags: bool,
+    f: impl FnOnce(&dyn Connection, &DomainKey) -> oxvirt_core::Result<()>,
+) -> CallResult {
     let k = domain(d)?;
-    call.flags(d.u32()?)?;
-    call.conn.undefine(&k)?;
+    if with_flags {
+        call.flags(d.u32()?)?;
+    }
+    f(&*call.conn, &k)?;
     call.changed();
     void()
 }
