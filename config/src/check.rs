@@ -47,3 +47,9 @@ pub(crate) fn check_range(n: i64, min: i64, max: i64, fix: &str) -> Check {
         bad(format!("{n} is out of range"), fix)
     }
 }
+
+/// A count (read as u64) within `min..=max`.
+pub(crate) fn check_count(n: u64, min: u64, max: u64, fix: &str) -> Check {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    check_range(n, min as i64, max as i64, fix)
+}

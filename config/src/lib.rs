@@ -8,7 +8,8 @@
 //! Layout: [`instance`] (where the files are), `file` (the three-step loader shared by
 //! both files: TOML syntax, each key's type, each value), `field` (typed conversions),
 //! `check` (shared value checks), `error` (the errors, which name file, line, key,
-//! problem and fix), then one directory per file with one module per section:
+//! problem and fix), then one directory per file with its struct (`schema.rs`) and one
+//! module per section:
 //! `qemu/{identity,security,cgroup,process,graphics,paths}.rs`,
 //! `daemon/{clients,workers,timeouts}.rs`.
 

@@ -1,7 +1,7 @@
 //! oxvirtd.toml's client limits: `max_clients`, `max_anonymous_clients`.
 
-use super::{count_in, DaemonConfig};
-use crate::check::Check;
+use super::schema::DaemonConfig;
+use crate::check::{check_count as count_in, Check};
 use crate::error::ConfigError;
 use crate::field::Field;
 use crate::file::Section;

@@ -1,8 +1,8 @@
 //! oxvirtd.toml's timeouts: `keepalive_interval`, `keepalive_count` (libvirtd's), and
 //! oxvirt's `incomplete_frame_timeout`.
 
-use super::{count_in, DaemonConfig};
-use crate::check::{check_range, Check};
+use super::schema::DaemonConfig;
+use crate::check::{check_count as count_in, check_range, Check};
 use crate::error::ConfigError;
 use crate::field::Field;
 use crate::file::Section;

@@ -1,8 +1,8 @@
 //! oxvirtd.toml's call limits: `min_workers`, `max_workers`, `prio_workers` (the worker
 //! pool), `max_requests` (calls accepted at once), `max_client_requests` (per client).
 
-use super::{count_in, DaemonConfig};
-use crate::check::Check;
+use super::schema::DaemonConfig;
+use crate::check::{check_count as count_in, Check};
 use crate::error::ConfigError;
 use crate::field::Field;
 use crate::file::Section;

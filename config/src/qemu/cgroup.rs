@@ -1,7 +1,7 @@
 //! qemu.toml's cgroup keys: `cgroup_controllers`, `cgroup_device_acl` (and libvirt's
 //! default device list).
 
-use super::QemuConfig;
+use super::schema::QemuConfig;
 use crate::check::{bad, check_no_duplicates, Check};
 use crate::error::ConfigError;
 use crate::field::Field;

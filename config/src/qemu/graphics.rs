@@ -1,6 +1,6 @@
 //! qemu.toml's graphics keys: `vnc_listen`.
 
-use super::QemuConfig;
+use super::schema::QemuConfig;
 use crate::check::{bad, Check};
 use crate::error::ConfigError;
 use crate::field::Field;

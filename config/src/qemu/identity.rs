@@ -1,7 +1,7 @@
 //! qemu.toml's process identity keys: `user`, `group` (who QEMU runs as),
 //! `dynamic_ownership`, `remember_owner` (relabelling the guest's files).
 
-use super::QemuConfig;
+use super::schema::QemuConfig;
 use crate::check::{bad, Check};
 use crate::error::ConfigError;
 use crate::field::Field;

@@ -1,6 +1,6 @@
 //! qemu.toml's path keys (oxvirt's): `plugin_dir`, `emulator_dirs`.
 
-use super::QemuConfig;
+use super::schema::QemuConfig;
 use crate::check::{bad, check_abs_dir, check_no_duplicates, Check};
 use crate::error::ConfigError;
 use crate::field::Field;

@@ -1,7 +1,7 @@
 //! qemu.toml's keys for the QEMU process's limits and timeouts: `max_processes`,
 //! `max_files` (rlimits), `destroy_grace_seconds`, `shutdown_timeout_seconds` (oxvirt's).
 
-use super::QemuConfig;
+use super::schema::QemuConfig;
 use crate::check::{check_max, Check};
 use crate::error::ConfigError;
 use crate::field::Field;

@@ -2,7 +2,7 @@
 //! `security_require_confined`, `clear_emulator_capabilities`, `seccomp_sandbox`,
 //! `namespaces`.
 
-use super::QemuConfig;
+use super::schema::{QemuConfig, SecurityDriverSetting};
 use crate::check::{bad, check_no_duplicates, check_range, Check};
 use crate::error::ConfigError;
 use crate::field::Field;
@@ -20,31 +20,6 @@ pub(super) const SECTION: Section<QemuConfig> = Section {
     set,
     check,
 };
-
-/// `security_driver`: one name, a list (first is primary), or unset (probe).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum SecurityDriverSetting {
-    #[default]
-    Unset,
-    One(String),
-    List(Vec<String>),
-}
-
-impl SecurityDriverSetting {
-    /// The configured names in order (empty when unset).
-    pub fn names(&self) -> Vec<&str> {
-        match self {
-            SecurityDriverSetting::Unset => Vec::new(),
-            SecurityDriverSetting::One(n) => vec![n.as_str()],
-            SecurityDriverSetting::List(l) => l.iter().map(String::as_str).collect(),
-        }
-    }
-
-    /// `security_driver = "none"` (or `["none"]`): no confinement at all.
-    pub fn is_none(&self) -> bool {
-        self.names() == ["none"]
-    }
-}
 
 /// Security driver names oxvirt ships. Plugins may register more, so any well-formed
 /// name is accepted; these are only listed in error messages.

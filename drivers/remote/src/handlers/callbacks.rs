@@ -1,8 +1,8 @@
 //! The event-callback family: CONNECT_DOMAIN_EVENT_CALLBACK_(DE)REGISTER_ANY. The
 //! events themselves are sent by the server's event forwarder (MESSAGE 318).
 
+use super::call::{Call, Reg};
 use super::reply::{invalid_arg, ret, void, CallResult};
-use super::{Call, Reg};
 use crate::protocol::procs as p;
 use crate::protocol::RemoteDomain;
 use crate::xdr::Decoder;

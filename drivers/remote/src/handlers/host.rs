@@ -2,8 +2,8 @@
 //! information, capabilities, domain capabilities, the security model and the native
 //! formats (domxml-to/from-native).
 
+use super::call::{Call, Reg};
 use super::reply::{ret, CallResult};
-use super::{Call, Reg};
 use crate::protocol::procs as p;
 use crate::protocol::NodeInfo;
 use crate::xdr::Decoder;

@@ -3,8 +3,8 @@
 //! label, and the counters oxvirt always answers 0 for (managed save, snapshots,
 //! messages).
 
+use super::call::{Call, Reg};
 use super::reply::{domain, ret, CallResult};
-use super::{Call, Reg};
 use crate::events::remote_domain;
 use crate::protocol::procs::{self as p, list_flags};
 use crate::protocol::{DomainInfoRet, RemoteDomain};

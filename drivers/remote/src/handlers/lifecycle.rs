@@ -1,8 +1,8 @@
 //! The domain lifecycle family: define, create, start, destroy, shutdown, suspend,
 //! resume, undefine. Each announces its change to the event bus before replying.
 
+use super::call::{Call, Reg};
 use super::reply::{domain, ret, void, CallResult};
-use super::{Call, Reg};
 use crate::events::{remote_domain, DomainEvent};
 use crate::protocol::lifecycle as lc;
 use crate::protocol::procs as p;

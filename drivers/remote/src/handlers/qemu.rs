@@ -1,8 +1,8 @@
 //! The qemu program (`0x20008087`): DOMAIN_MONITOR_COMMAND (`virsh
 //! qemu-monitor-command`), QMP JSON or HMP passed to the driver.
 
+use super::call::{Call, Reg};
 use super::reply::{domain, ret, CallResult};
-use super::{Call, Reg};
 use crate::protocol::procs as p;
 use crate::xdr::Decoder;
 

@@ -1,8 +1,8 @@
 //! The session family: authentication (only `none` is offered), feature queries,
 //! CONNECT_OPEN (which connection a client gets, read-only or not) and CONNECT_CLOSE.
 
+use super::call::{Call, Reg};
 use super::reply::{ret, void, CallErr, CallResult};
-use super::{Call, Reg};
 use crate::protocol::procs::{self as p, feature};
 use crate::protocol::{err, RemoteError};
 use crate::xdr::Decoder;

@@ -1,7 +1,7 @@
 //! The procedure table: every procedure of libvirt 9.0.0's `remote` and `qemu` programs
 //! and of keepalive, by number and name, with its access rule and priority
 //! ([`data`], from `data/procedures.tsv`) and its handler, if oxvirt has one
-//! ([`crate::handlers`]). The server dispatches every call through [`table`].
+//! (`crate::handlers`). The server dispatches every call through `table()`.
 
 pub mod data;
 #[cfg(test)]

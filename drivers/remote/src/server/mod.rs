@@ -2,7 +2,7 @@
 //! through the procedure table ([`crate::procedures`]) against a hosted
 //! [`oxvirt_core::driver::Connection`], within the daemon's limits.
 //!
-//! Layout: [`state`] (the shared server and per-client state), `limits` (limits and
+//! Layout: `state` (the shared server and per-client state), `limits` (limits and
 //! admission of new clients), `connection` (one client: reader, writer, events,
 //! keepalive), `frame` (reading a frame with the incomplete-frame timeout), `dispatch`
 //! (one call through the table), `workers` (the worker pool), `fuzz` (the fuzzing entry).
