@@ -162,6 +162,17 @@ impl Drop for Daemon {
     }
 }
 
+/// `program` on PATH, or a panic naming the Debian package that has it.
+pub fn require_command(program: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{program} is missing: install the Debian package {package}"
+    );
+}
+
 pub fn tail(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
@@ -178,5 +189,69 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
             return false;
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `virsh event --all --loop` against a daemon, printing into a file of the test dir.
+pub struct EventListener {
+    child: Child,
+    path: PathBuf,
+}
+
+impl EventListener {
+    pub fn start(d: &Daemon) -> EventListener {
+        let path = d.path().join("events.txt");
+        let child = Command::new("virsh")
+            .arg("-c")
+            .arg(d.uri())
+            .args(["event", "--all", "--loop"])
+            .stdout(std::fs::File::create(&path).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("virsh (libvirt-clients) must be installed");
+        EventListener { child, path }
+    }
+
+    /// What it printed so far.
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap_or_default()
+    }
+
+    /// Wait until it printed `needle`.
+    pub fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
+        wait_until(timeout, || self.text().contains(needle))
+    }
+
+    /// Stop it; the `event ...` lines it printed.
+    pub fn finish(mut self) -> Vec<String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.text()
+            .lines()
+            .filter(|l| l.starts_with("event "))
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for EventListener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Our own CLI (`oxvirt -c URI ...`).
+pub fn oxvirt(uri: &str, args: &[&str]) -> Out {
+    let out = Command::new(bin("oxvirt"))
+        .arg("-c")
+        .arg(uri)
+        .args(args)
+        .output()
+        .unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }

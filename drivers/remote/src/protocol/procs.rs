@@ -1,6 +1,7 @@
 //! Procedure numbers of the `remote` program (libvirt 9.0.0), the `qemu` program and the
-//! feature numbers of `CONNECT_SUPPORTS_FEATURE`. Only the procedures oxvirt handles or
-//! sends are named here.
+//! feature numbers of `CONNECT_SUPPORTS_FEATURE`, for the handlers and the client. Only
+//! the procedures oxvirt handles or sends are named here; every procedure, with its
+//! access rule, is in [`crate::procedures`].
 
 pub const CONNECT_OPEN: i32 = 1;
 pub const CONNECT_CLOSE: i32 = 2;
@@ -78,48 +79,4 @@ pub mod list_flags {
     pub const PAUSED: u32 = 32;
     pub const SHUTOFF: u32 = 64;
     pub const OTHER: u32 = 128;
-}
-
-/// Whether a remote procedure changes state (refused on a read-only connection).
-/// Everything not listed as read-only is treated as changing state.
-pub fn is_read_only(proc_: i32) -> bool {
-    matches!(
-        proc_,
-        CONNECT_OPEN
-            | CONNECT_CLOSE
-            | CONNECT_GET_TYPE
-            | CONNECT_GET_VERSION
-            | NODE_GET_INFO
-            | CONNECT_GET_CAPABILITIES
-            | DOMAIN_GET_XML_DESC
-            | DOMAIN_GET_AUTOSTART
-            | DOMAIN_GET_INFO
-            | DOMAIN_GET_MAX_MEMORY
-            | DOMAIN_GET_OS_TYPE
-            | DOMAIN_LOOKUP_BY_ID
-            | DOMAIN_LOOKUP_BY_NAME
-            | DOMAIN_LOOKUP_BY_UUID
-            | CONNECT_GET_HOSTNAME
-            | CONNECT_SUPPORTS_FEATURE
-            | AUTH_LIST
-            | CONNECT_GET_URI
-            | DOMAIN_GET_SECURITY_LABEL
-            | NODE_GET_SECURITY_MODEL
-            | CONNECT_DOMAIN_XML_TO_NATIVE
-            | CONNECT_DOMAIN_XML_FROM_NATIVE
-            | CONNECT_GET_DOMAIN_CAPABILITIES
-            | CONNECT_IS_SECURE
-            | DOMAIN_IS_ACTIVE
-            | DOMAIN_IS_PERSISTENT
-            | CONNECT_GET_LIB_VERSION
-            | DOMAIN_HAS_MANAGED_SAVE_IMAGE
-            | DOMAIN_SNAPSHOT_NUM
-            | DOMAIN_GET_STATE
-            | CONNECT_LIST_ALL_DOMAINS
-            | CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY
-            | CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY
-            | CONNECT_REGISTER_CLOSE_CALLBACK
-            | CONNECT_UNREGISTER_CLOSE_CALLBACK
-            | DOMAIN_GET_MESSAGES
-    )
 }

@@ -19,9 +19,12 @@ pub mod err {
     pub const INTERNAL_ERROR: i32 = 1;
     pub const NO_SUPPORT: i32 = 3;
     pub const NO_CONNECT: i32 = 5;
-    pub const OPERATION_DENIED: i32 = 6;
+    pub const INVALID_ARG: i32 = 8;
+    /// `VIR_ERR_OPERATION_DENIED` (libvirt 9.0's virterror.h: 29).
+    pub const OPERATION_DENIED: i32 = 29;
     pub const RPC: i32 = 39;
     pub const AUTH_FAILED: i32 = 45;
+    pub const RESOURCE_BUSY: i32 = 87;
     /// Error domains.
     pub const FROM_NONE: i32 = 0;
     pub const FROM_RPC: i32 = 7;
