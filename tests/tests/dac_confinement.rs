@@ -456,7 +456,7 @@ fn boot_dac_recovers_when_the_managing_process_and_supervisor_die_mid_start() {
         .arg("-c")
         .arg(env.uri())
         .args(["start", "mid"])
-        .env("OXVIRT_TEST_STALL_AFTER_LABELS_MS", "30000")
+        .env("OXVIRT_TEST_PAUSE_AT", "labelled")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -142,10 +142,8 @@ impl QemuDriver {
             let _ = write_atomic(&self.layout.shutoff_reason(name), b"unknown");
         }
         let _ = std::fs::remove_file(&st.control);
-        if let Some(dir) = st.control.parent() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
         if let Some(d) = domain {
+            let _ = std::fs::remove_dir_all(self.layout.runtime_dir(st.id, &d.name));
             let _ = std::fs::remove_dir_all(self.layout.domain_dir(st.id, &d.name));
         }
         std::fs::remove_file(&path)
@@ -155,12 +153,7 @@ impl QemuDriver {
 
     /// Start a new supervisor for a QEMU whose supervisor died.
     pub(crate) fn adopt(&self, name: &str, st: &Status) -> Result<()> {
-        let dom = parse_domain_xml(&st.domain_xml)?;
-        let mut spec = self.launch_spec(&dom, st.id, st.persistent)?;
-        spec.monitor = st.monitor.clone();
-        spec.control = st.control.clone();
-        spec.adopt = Some((st.pid, st.start_time));
-        spec.domain_xml = st.domain_xml.clone();
+        let spec = self.adopt_spec(name, st)?;
         tracing::info!("re-adopting domain '{name}' (QEMU pid {})", st.pid);
         self.spawn_supervisor(&spec)
     }

@@ -16,6 +16,6 @@ pub mod verbs;
 
 pub use driver::QemuDriver;
 pub mod cgroup;
-pub mod confine;
+pub mod launch;
 pub mod resources;
 pub mod security;

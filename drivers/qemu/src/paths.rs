@@ -83,6 +83,14 @@ impl RootLayout {
             .join("run/qemu")
             .join(format!("domain-{id}-{}", short_name(name)))
     }
+    /// `run/qemu/domain-ID-NAME.ctl`: the supervisor's control socket, beside the
+    /// runtime directory rather than in it — that directory belongs to QEMU's user, who
+    /// must not be able to replace the socket.
+    pub fn control_socket(&self, id: u32, name: &str) -> PathBuf {
+        self.root
+            .join("run/qemu")
+            .join(format!("domain-{id}-{}.ctl", short_name(name)))
+    }
     /// `lib/qemu/domain-ID-NAME`: the running VM's private files (QEMU's HOME).
     pub fn domain_dir(&self, id: u32, name: &str) -> PathBuf {
         self.root

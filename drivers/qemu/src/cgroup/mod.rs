@@ -43,6 +43,40 @@ impl DeviceRule {
             self.kind, self.major, self.minor, self.access
         )
     }
+
+    /// Read back a [`DeviceRule::line`] (the confinement value carries the ACL as lines).
+    pub fn parse(line: &str) -> Result<DeviceRule> {
+        let bad = || {
+            err(format!(
+                "bad device rule '{line}': expected e.g. 'c 1:3 rw'"
+            ))
+        };
+        let mut parts = line.split_whitespace();
+        let (Some(kind), Some(nums), Some(access), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let (major, minor) = nums.split_once(':').ok_or_else(bad)?;
+        let number = |s: &str| s == "*" || s.parse::<u32>().is_ok();
+        let kind = match kind {
+            "a" | "b" | "c" => kind.chars().next().ok_or_else(bad)?,
+            _ => return Err(bad()),
+        };
+        if !number(major)
+            || !number(minor)
+            || access.is_empty()
+            || !access.chars().all(|c| "rwm".contains(c))
+        {
+            return Err(bad());
+        }
+        Ok(DeviceRule {
+            kind,
+            major: major.into(),
+            minor: minor.into(),
+            access: access.into(),
+        })
+    }
 }
 
 /// The rule for a device node, `None` if `path` is not a device (or does not exist).
@@ -101,6 +135,23 @@ pub enum Kind {
     V1,
     /// cgroup v2, a device BPF program.
     V2,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::V1 => "v1",
+            Kind::V2 => "v2",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<Kind> {
+        match name {
+            "v1" => Ok(Kind::V1),
+            "v2" => Ok(Kind::V2),
+            other => Err(err(format!("unknown cgroup kind '{other}' (v1 or v2)"))),
+        }
+    }
 }
 
 /// Test seam: forces [`Kind::V1`] (`v1`) or [`Kind::V2`] (`v2`) in [`select`].
@@ -219,6 +270,20 @@ mod tests {
         assert!(lines.contains(&"c 1:9 rw".to_string()), "{lines:?}"); // /dev/urandom
         assert!(lines.contains(&"c 136:* rw".to_string()));
         assert!(rule_for(Path::new("/etc/passwd"), "rw").is_none());
+        for r in &rules {
+            assert_eq!(&DeviceRule::parse(&r.line()).unwrap(), r);
+        }
+        for bad in [
+            "",
+            "c 1:3",
+            "x 1:3 rw",
+            "c 1-3 rw",
+            "c a:3 rw",
+            "c 1:3 rx",
+            "c 1:3 rw z",
+        ] {
+            assert!(DeviceRule::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

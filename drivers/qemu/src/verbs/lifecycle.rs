@@ -2,14 +2,16 @@
 //! the launch of a VM's supervisor and the control requests sent to it.
 
 use crate::argv::{self, ArgvContext};
-use crate::control::{self, CallError, LaunchSpec, Request};
+use crate::control::{self, CallError, LaunchSpec, Mode, Request, StartPlan};
 use crate::domains::{lock_file, no_domain};
 use crate::driver::QemuDriver;
+use crate::launch;
 use crate::paths::check_socket_path;
-use crate::security::SecuritySpec;
+use crate::security::{self, PlanInput, SecuritySpec};
 use crate::status::{write_atomic, Status};
 use oxvirt_core::domain::{format_domain_xml, parse_domain_xml, Domain, FormatOptions};
 use oxvirt_core::driver::{DomainKey, DomainState, DomainSummary};
+use oxvirt_core::security::Rlimits;
 use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -172,18 +174,52 @@ impl QemuDriver {
         Ok(())
     }
 
-    pub(crate) fn launch_spec(
+    /// What every launch spec of `name` shares; `mode` says start or adopt.
+    fn launch_spec(
         &self,
-        dom: &Domain,
+        name: &str,
         id: u32,
         persistent: bool,
-    ) -> Result<LaunchSpec> {
+        domain_xml: String,
+        dom: &Domain,
+        mode: Mode,
+    ) -> LaunchSpec {
+        let runtime_dir = self.layout.runtime_dir(id, name);
+        LaunchSpec {
+            name: name.to_string(),
+            id,
+            persistent,
+            monitor: runtime_dir.join("monitor.sock"),
+            control: self.layout.control_socket(id, name),
+            domain_dir: self.layout.domain_dir(id, name),
+            runtime_dir,
+            log: self.layout.log_file(name),
+            status: self.layout.status(name),
+            shutoff_reason: self.layout.shutoff_reason(name),
+            domain_xml,
+            on_poweroff: dom.on_poweroff().as_str().to_string(),
+            on_reboot: dom.on_reboot().as_str().to_string(),
+            on_crash: dom.on_crash().as_str().to_string(),
+            destroy_grace_seconds: self.config.destroy_grace_seconds,
+            security: SecuritySpec::from_config(&self.config),
+            journal: self.layout.journal(name),
+            lock_fd: None,
+            mode,
+        }
+    }
+
+    /// The launch spec of a new start: QEMU's argv (the code `domxml-to-native` uses)
+    /// and the security plan — labels, resources and the confinement, all decided
+    /// here before anything on the host changes.
+    pub(crate) fn start_spec(&self, dom: &Domain, id: u32, persistent: bool) -> Result<LaunchSpec> {
         let runtime_dir = self.layout.runtime_dir(id, &dom.name);
         let domain_dir = self.layout.domain_dir(id, &dom.name);
         let monitor = runtime_dir.join("monitor.sock");
-        let control = runtime_dir.join("control.sock");
         check_socket_path(&monitor, &self.layout.root)?;
-        check_socket_path(&control, &self.layout.root)?;
+        check_socket_path(
+            &self.layout.control_socket(id, &dom.name),
+            &self.layout.root,
+        )?;
         let emulator = self.emulator(dom)?;
         let ctx = ArgvContext {
             emulator: &emulator,
@@ -195,42 +231,67 @@ impl QemuDriver {
         };
         let caps = self.caps_for(&emulator)?;
         let cmd = argv::build_with_caps(dom, &ctx, &caps)?;
+        let log = self.layout.log_file(&dom.name);
+        let (plan, live_seclabels) = security::plan(
+            &SecuritySpec::from_config(&self.config),
+            &PlanInput {
+                domain: dom,
+                id,
+                root: &self.layout.root,
+                vm_dirs: &[runtime_dir.as_path(), domain_dir.as_path()],
+                rlimits: Rlimits {
+                    max_processes: self.config.max_processes,
+                    max_files: self.config.max_files,
+                },
+                log: &log,
+                args: &cmd.args,
+            },
+        )?;
+        // A step this build cannot apply is refused before anything is relabelled.
+        launch::check(&plan.confinement)?;
         let mut live = dom.clone();
         live.id = Some(id);
         if live.devices.emulator.is_none() {
             live.devices.emulator = Some(emulator.display().to_string());
         }
-        Ok(LaunchSpec {
-            name: dom.name.clone(),
-            id,
-            persistent,
+        live.seclabels = live_seclabels;
+        let start = StartPlan {
             command_line: cmd.to_shell_line(),
             binary: cmd.binary,
             args: cmd.args,
             env: cmd.env,
-            monitor,
-            control,
-            runtime_dir,
-            domain_dir,
-            log: self.layout.log_file(&dom.name),
-            status: self.layout.status(&dom.name),
-            shutoff_reason: self.layout.shutoff_reason(&dom.name),
-            domain_xml: format_domain_xml(&live, FormatOptions { live: true }),
-            on_poweroff: dom.on_poweroff().as_str().to_string(),
-            on_reboot: dom.on_reboot().as_str().to_string(),
-            on_crash: dom.on_crash().as_str().to_string(),
-            destroy_grace_seconds: self.config.destroy_grace_seconds,
-            adopt: None,
             taints: taints(dom),
-            limits: crate::confine::Limits {
-                max_processes: self.config.max_processes,
-                max_files: self.config.max_files,
-            },
-            root: self.layout.root.clone(),
-            security: SecuritySpec::from_config(&self.config),
-            journal: self.layout.journal(&dom.name),
-            lock_fd: None,
-        })
+            security: plan,
+        };
+        let xml = format_domain_xml(&live, FormatOptions { live: true });
+        Ok(self.launch_spec(
+            &dom.name,
+            id,
+            persistent,
+            xml,
+            dom,
+            Mode::Start(Box::new(start)),
+        ))
+    }
+
+    /// The launch spec that makes a new supervisor take over the running QEMU of `st`.
+    pub(crate) fn adopt_spec(&self, name: &str, st: &Status) -> Result<LaunchSpec> {
+        let dom = parse_domain_xml(&st.domain_xml)?;
+        let mode = Mode::Adopt {
+            pid: st.pid,
+            start_time: st.start_time,
+        };
+        let mut spec = self.launch_spec(
+            name,
+            st.id,
+            st.persistent,
+            st.domain_xml.clone(),
+            &dom,
+            mode,
+        );
+        spec.monitor = st.monitor.clone();
+        spec.control = st.control.clone();
+        Ok(spec)
     }
 
     /// Run `oxvirt-supervisor` with `spec` and wait for its `OK` / `ERR` line.
@@ -300,7 +361,7 @@ impl QemuDriver {
         }
         self.check_resources(dom)?;
         let id = self.next_id()?;
-        let mut spec = self.launch_spec(dom, id, persistent)?;
+        let mut spec = self.start_spec(dom, id, persistent)?;
         let _ = std::fs::remove_file(self.layout.shutoff_reason(&dom.name));
         let fd = std::os::fd::AsRawFd::as_raw_fd(&**lock);
         set_cloexec(fd, false)?;
