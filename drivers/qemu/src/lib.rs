@@ -17,5 +17,6 @@ pub mod verbs;
 pub use driver::QemuDriver;
 pub mod cgroup;
 pub mod launch;
+pub mod recovery;
 pub mod resources;
 pub mod security;

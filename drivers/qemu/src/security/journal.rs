@@ -29,6 +29,9 @@ pub struct Journal {
     pub cgroup_kind: Option<cgroup::Kind>,
     /// The supervisor that wrote it (for diagnosis).
     pub supervisor_pid: u32,
+    /// The VM's id (names its directories; absent in older journals).
+    #[serde(default)]
+    pub id: Option<u32>,
 }
 
 impl Journal {
@@ -91,6 +94,7 @@ pub fn apply(
         cgroup: cg.map(|c| c.path.clone()),
         cgroup_kind,
         supervisor_pid: std::process::id(),
+        id: dom.id,
     }
     .write(journal_path)?;
     let vm = vm_context(&dom, spec.settings.privileged);

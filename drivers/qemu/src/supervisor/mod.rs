@@ -23,6 +23,7 @@ mod start;
 
 use crate::control::LaunchSpec;
 use crate::status::Status;
+pub(crate) use log::open_append as open_log;
 use log::{log_line, log_tail};
 use oxvirt_core::driver::StateReason;
 use std::io::Write;
@@ -144,7 +145,8 @@ pub const PAUSE_POINTS: &[&str] = &[
 ];
 
 /// Test seam for fault injection: `OXVIRT_TEST_PAUSE_AT=POINT` (or `POINT:MS`) holds
-/// the supervisor at that point of a start ([`PAUSE_POINTS`]) until it is killed (or
+/// the supervisor at that point of a new start ([`PAUSE_POINTS`]; an adoption never
+/// pauses) until it is killed (or
 /// for MS milliseconds), after appending `POINT PID` to the file named by
 /// `OXVIRT_TEST_PAUSE_NOTIFY`, if set. Not meant for production use.
 pub(crate) fn pause_at(point: &str) {

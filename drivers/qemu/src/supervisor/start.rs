@@ -93,7 +93,9 @@ pub(super) async fn start(spec: LaunchSpec) -> std::result::Result<Started, Fail
     };
     match talk_to_qemu(&spec, &mut qemu, &mut status).await {
         Ok(qmp) => {
-            pause_at("running");
+            if matches!(spec.mode, Mode::Start(_)) {
+                pause_at("running");
+            }
             Ok((Supervisor::new(spec, status, qemu), qmp, listener))
         }
         Err(e) => {
@@ -161,9 +163,9 @@ async fn talk_to_qemu(spec: &LaunchSpec, qemu: &mut Qemu, status: &mut Status) -
         _ = qemu.wait() => Err(Error::operation_failed("QEMU exited while starting up")),
     };
     let mut qmp = connected?;
-    pause_at("monitor");
     match spec.mode {
         Mode::Start(_) => {
+            pause_at("monitor");
             status.domain_xml = prepare_graphics(&mut qmp, &status.domain_xml).await?;
             qmp.execute("cont", None).await?;
             status.state = DomainState::Running;

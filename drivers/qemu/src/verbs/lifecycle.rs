@@ -294,16 +294,14 @@ impl QemuDriver {
         Ok(spec)
     }
 
-    /// Run `oxvirt-supervisor` with `spec` and wait for its `OK` / `ERR` line.
-    pub(crate) fn spawn_supervisor(&self, spec: &LaunchSpec) -> Result<()> {
+    /// Run `oxvirt-supervisor` with `spec` and wait for its `OK` / `ERR` line. With no
+    /// line (it died, or took longer than [`START_TIMEOUT`]) the supervisor is killed and
+    /// reaped before this returns, so the caller can settle what it left.
+    pub(crate) fn spawn_supervisor(&self, spec: &LaunchSpec) -> Result<Answer> {
         let exe = supervisor_path()?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&spec.log)
-            .map_err(|e| {
-                Error::system(format!("cannot open log file '{}'", spec.log.display()), e)
-            })?;
+        let log = crate::supervisor::open_log(&spec.log).map_err(|e| {
+            Error::system(format!("cannot open log file '{}'", spec.log.display()), e)
+        })?;
         let mut child = Command::new(&exe)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -312,9 +310,8 @@ impl QemuDriver {
             .map_err(|e| Error::system(format!("cannot run '{}'", exe.display()), e))?;
         let input = serde_json::to_vec(spec).map_err(|e| Error::internal(e.to_string()))?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(&input)
-                .map_err(|e| Error::system("cannot hand the launch spec to the supervisor", e))?;
+            // A supervisor that died at once shows as "no answer" below.
+            let _ = stdin.write_all(&input);
         }
         let stdout = child.stdout.take();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -326,24 +323,50 @@ impl QemuDriver {
             let _ = tx.send(line);
         });
         let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
+        let line = line.trim_end();
+        let answer = if line == "OK" {
+            Answer::Ok
+        } else if let Some(msg) = line.strip_prefix("ERR ") {
+            Answer::Err(msg.to_string())
+        } else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(Answer::None);
+        };
         // Reap the supervisor whenever it exits, so a long-lived caller keeps no zombie.
         std::thread::spawn(move || {
             let _ = child.wait();
         });
-        let line = line.trim_end();
-        if line == "OK" {
-            Ok(())
-        } else if let Some(msg) = line.strip_prefix("ERR ") {
-            Err(Error::operation_failed(format!(
-                "domain '{}' did not start: {msg}",
-                spec.name
-            )))
-        } else {
-            Err(Error::operation_failed(format!(
+        Ok(answer)
+    }
+
+    /// A start whose supervisor gave no answer: it is gone now, so what it left decides.
+    /// Running (the start finished, only the `OK` was lost): adopt it, the start
+    /// succeeded. Anything else: kill what runs, restore, remove — the start failed and
+    /// leaves nothing behind.
+    fn settle_unanswered(&self, spec: &LaunchSpec) -> Result<()> {
+        let no_answer = || {
+            Error::operation_failed(format!(
                 "domain '{}' did not start: the supervisor gave no answer (see '{}')",
                 spec.name,
                 spec.log.display()
-            )))
+            ))
+        };
+        match Status::read(&spec.status)? {
+            Some(st)
+                if st.state == DomainState::Running
+                    && crate::process::is_alive(st.pid, st.start_time) =>
+            {
+                self.adopt(&spec.name, &st)
+            }
+            Some(st) => {
+                self.abandon(&spec.name, &st, oxvirt_core::driver::StateReason::Failed)?;
+                Err(no_answer())
+            }
+            None => {
+                self.recover_journal_only(&spec.name);
+                Err(no_answer())
+            }
         }
     }
 
@@ -366,9 +389,12 @@ impl QemuDriver {
         let fd = std::os::fd::AsRawFd::as_raw_fd(&**lock);
         set_cloexec(fd, false)?;
         spec.lock_fd = Some(fd);
-        let spawned = self.spawn_supervisor(&spec);
+        let answer = self.spawn_supervisor(&spec);
         set_cloexec(fd, true)?;
-        spawned?;
+        match answer? {
+            Answer::None => self.settle_unanswered(&spec)?,
+            a => a.into_result(&spec)?,
+        }
         let st = Status::read(&self.layout.status(&dom.name))?.ok_or_else(|| {
             Error::operation_failed(format!("domain '{}' stopped right after start", dom.name))
         })?;
@@ -429,6 +455,33 @@ impl QemuDriver {
                 return false;
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// What a supervisor said about its start.
+pub(crate) enum Answer {
+    /// `OK`: QEMU runs and the supervisor serves it.
+    Ok,
+    /// `ERR MESSAGE`: the start failed and the supervisor undid it.
+    Err(String),
+    /// No line: the supervisor died or hung (it has been killed since).
+    None,
+}
+
+impl Answer {
+    pub(crate) fn into_result(self, spec: &LaunchSpec) -> Result<()> {
+        match self {
+            Answer::Ok => Ok(()),
+            Answer::Err(msg) => Err(Error::operation_failed(format!(
+                "domain '{}' did not start: {msg}",
+                spec.name
+            ))),
+            Answer::None => Err(Error::operation_failed(format!(
+                "domain '{}': the supervisor gave no answer (see '{}')",
+                spec.name,
+                spec.log.display()
+            ))),
         }
     }
 }
