@@ -26,6 +26,7 @@ pub(crate) const CONTROL_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) fn define_xml(drv: &QemuDriver, xml: &str) -> Result<DomainSummary> {
     let dom = parse_domain_xml(xml)?;
+    check_emulator(drv, &dom)?;
     // Identity first: it refreshes every domain, which may take their locks.
     drv.check_identity(&dom)?;
     let _guard = drv.lock(&dom.name)?;
@@ -40,6 +41,15 @@ pub(crate) fn define_xml(drv: &QemuDriver, xml: &str) -> Result<DomainSummary> {
     }
     let e = drv.entry(&DomainKey::Name(dom.name.clone()))?;
     drv.summary(&e)
+}
+
+/// An `<emulator>` must be a QEMU of `emulator_dirs` (checked, not run); none given is
+/// fine here (the default is looked up at start).
+fn check_emulator(drv: &QemuDriver, dom: &Domain) -> Result<()> {
+    match &dom.devices.emulator {
+        Some(_) => drv.emulator(dom).map(|_| ()),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn undefine(drv: &QemuDriver, key: &DomainKey) -> Result<()> {
@@ -73,6 +83,7 @@ pub(crate) fn undefine(drv: &QemuDriver, key: &DomainKey) -> Result<()> {
 
 pub(crate) fn create_xml(drv: &QemuDriver, xml: &str) -> Result<DomainSummary> {
     let dom = parse_domain_xml(xml)?;
+    check_emulator(drv, &dom)?;
     // Identity first: it refreshes every domain, which may take their locks.
     drv.check_identity(&dom)?;
     let _guard = drv.lock(&dom.name)?;
