@@ -189,6 +189,7 @@ pub(crate) fn lock_file(path: &Path) -> Result<nix::fcntl::Flock<File>> {
         .truncate(false)
         .write(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .map_err(|e| Error::system(format!("cannot open lock file '{}'", path.display()), e))?;
     nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)

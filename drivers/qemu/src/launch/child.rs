@@ -1,7 +1,7 @@
 //! The only code that runs in the QEMU child, between fork and exec, in this fixed order:
 //!
-//! 0. signals: unblock every signal, `SIGPIPE` back to its default (QEMU must not
-//!    inherit the supervisor's); `chdir` to the prepared directory;
+//! 0. process: unblock every signal, `SIGPIPE` back to its default (QEMU must not
+//!    inherit the supervisor's), the prepared umask, `chdir` to the prepared directory;
 //! 1. descriptors: each prepared descriptor `dup2`'d to its number in QEMU; every
 //!    descriptor above them marked close-on-exec;
 //! 2. cgroup: write `0` to the VM cgroup's `cgroup.procs` (opened before the fork);
@@ -67,7 +67,7 @@ impl Step {
 
     pub(crate) fn describe(self) -> &'static str {
         match self {
-            Step::Signals => "resetting signals and the working directory",
+            Step::Signals => "resetting signals, the umask and the working directory",
             Step::Descriptors => "placing QEMU's descriptors",
             Step::Cgroup => "joining the VM's cgroup",
             Step::Rlimits => "setting max_processes / max_files",
@@ -136,8 +136,8 @@ fn apply(p: &Prepared, gate: libc::c_int) -> StepResult {
 }
 
 fn signals_and_cwd(p: &Prepared) -> StepResult {
-    // SAFETY: sigemptyset/sigprocmask/signal on a sigset_t on this stack frame; chdir
-    // with a CString prepared in the parent.
+    // SAFETY: sigemptyset/sigprocmask/signal on a sigset_t on this stack frame; umask
+    // with an integer; chdir with a CString prepared in the parent.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
@@ -148,6 +148,7 @@ fn signals_and_cwd(p: &Prepared) -> StepResult {
         if libc::signal(libc::SIGPIPE, libc::SIG_DFL) == libc::SIG_ERR {
             return Err((Step::Signals, errno()));
         }
+        libc::umask(p.exec.umask);
         check(
             Step::Signals,
             libc::chdir(p.exec.cwd.as_ptr()) as libc::c_long,

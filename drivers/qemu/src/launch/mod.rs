@@ -133,6 +133,7 @@ mod tests {
             args: args.iter().map(|s| s.to_string()).collect(),
             env: vec![("OXVIRT_T".into(), "1".into())],
             cwd: "/".into(),
+            umask: 0o027,
         }
     }
 
@@ -163,7 +164,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("out");
         let marker = d.path().join("ran");
-        let script = format!("echo $OXVIRT_T; pwd; touch {}", marker.display());
+        let script = format!("echo $OXVIRT_T; pwd; umask; touch {}", marker.display());
         let mut seen = None;
         let p = spawn(
             &exec("/bin/sh", &["-c", &script]),
@@ -181,7 +182,7 @@ mod tests {
         assert!(p.wait_exit(Duration::from_secs(10)));
         reap(p.pid as i32);
         assert!(marker.exists());
-        assert_eq!(std::fs::read_to_string(&out).unwrap(), "1\n/\n");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "1\n/\n0027\n");
     }
 
     #[test]

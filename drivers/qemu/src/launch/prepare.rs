@@ -20,6 +20,8 @@ pub struct Exec {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub cwd: std::path::PathBuf,
+    /// The file mode creation mask QEMU starts with.
+    pub umask: u32,
 }
 
 /// The command as C strings and NUL-terminated pointer arrays into them.
@@ -30,6 +32,7 @@ pub(crate) struct PreparedExec {
     _envp: Vec<CString>,
     pub envp_ptrs: Vec<*const libc::c_char>,
     pub cwd: CString,
+    pub umask: libc::mode_t,
 }
 
 /// Bytes to write to the first existing file of `paths` (an LSM's `attr/exec`).
@@ -271,6 +274,7 @@ fn prepare_exec(e: &Exec) -> Result<PreparedExec> {
         _argv: argv,
         _envp: envp,
         cwd: path_cstring("working directory", &e.cwd)?,
+        umask: e.umask & 0o777,
     })
 }
 
@@ -343,6 +347,7 @@ mod tests {
             args: vec!["-name".into(), "a\0b".into()],
             env: vec![],
             cwd: "/".into(),
+            umask: 0o002,
         })
         .err()
         .unwrap();

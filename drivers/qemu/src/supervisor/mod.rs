@@ -64,6 +64,8 @@ pub fn main() -> i32 {
         );
     }
     let _ = nix::unistd::setsid();
+    // What the supervisor creates (status, journal, log, sockets) is the managing uid's.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

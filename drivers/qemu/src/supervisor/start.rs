@@ -122,6 +122,8 @@ fn start_qemu(spec: &LaunchSpec, plan: &StartPlan, status: &mut Status) -> Resul
         args: plan.args.clone(),
         env: plan.env.clone(),
         cwd: "/".into(),
+        // As libvirt: files QEMU creates are group-writable, not world-writable.
+        umask: 0o002,
     };
     let pidfd = launch::spawn(&exec, &plan.security.confinement, |pid, start_time| {
         pause_at("forked");
