@@ -2,7 +2,8 @@
 //! CLI with the supervisor's test seam (`OXVIRT_TEST_PAUSE_AT=POINT[:MS]`, see
 //! `supervisor::PAUSE_POINTS`) holding it at a random point of the start, for a random
 //! time or until killed, then SIGKILLs the supervisor, the CLI or both in a random order
-//! after a random delay; then it opens the root again and checks what an operator
+//! after a random delay; once every supervisor of the run (found by its environment)
+//! is gone or serves a running VM, it opens the root again and checks what an operator
 //! would: no orphan QEMU (every QEMU of the root, found by scanning `/proc`, is the one
 //! the status file names, and the supervisor it names — QEMU's parent, or one that
 //! adopted it — is alive), the listed state
@@ -253,24 +254,47 @@ fn inflict(env: &Env, f: &Fault, notify: &Path) -> Option<i32> {
         assert!(Instant::now() < deadline, "the CLI never finished: {f:?}");
         std::thread::sleep(Duration::from_millis(5));
     };
-    match sup {
-        Some(s) if f.kill_supervisor => assert!(wait_gone(s), "supervisor {s} survived SIGKILL"),
-        // A supervisor left alive finishes its start (paused at most 300 ms): wait for
-        // that, the state in between is "paused (starting up)".
-        Some(s) => wait_start_over(env, s),
-        None => {}
+    if let Some(s) = sup.filter(|_| f.kill_supervisor) {
+        assert!(wait_gone(s), "supervisor {s} survived SIGKILL");
     }
+    // The CLI is gone, so no supervisor of this run can appear any more; those left
+    // alive (not killed, spawned after the kill, or adopting) finish what they do.
+    wait_settled(env, notify);
     (!f.kill_cli).then_some(code.unwrap_or(-1))
 }
 
-/// Until the live supervisor `sup` has finished starting: the status says running, or
-/// the supervisor is gone.
-fn wait_start_over(env: &Env, sup: u32) {
+/// The live supervisors of this run: their environment names this run's notify file
+/// (QEMU's does not: its environment is built from scratch).
+fn supervisors_of(notify: &Path) -> Vec<u32> {
+    let tag = format!("OXVIRT_TEST_PAUSE_NOTIFY={}", notify.display());
+    pids()
+        .into_iter()
+        .filter(|p| is_live_supervisor(*p))
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/environ"))
+                .unwrap_or_default()
+                .split(|b| *b == 0)
+                .any(|v| v == tag.as_bytes())
+        })
+        .collect()
+}
+
+/// Until every live supervisor of this run serves a running VM (the status names it
+/// and says running) or none is left.
+fn wait_settled(env: &Env, notify: &Path) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while is_live_supervisor(sup) && env.status_attr("fault", "state") != Some(1) {
+    loop {
+        let live = supervisors_of(notify);
+        let serving = env.status_attr("fault", "state") == Some(1)
+            && live
+                .iter()
+                .all(|p| env.status_attr("fault", "supervisor") == Some(*p));
+        if live.is_empty() || serving {
+            return;
+        }
         assert!(
             Instant::now() < deadline,
-            "supervisor {sup} never finished the start"
+            "supervisors {live:?} never settled"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -386,7 +410,7 @@ fn fault_sigkill_around_the_fork_leaves_no_orphan_and_no_file_given_back() {
     let (mut running, mut stopped) = (0, 0);
     for run in 0..runs {
         let f = Fault::random(&mut rng);
-        let code = inflict(&env, &f, &env.path("notify"));
+        let code = inflict(&env, &f, &env.path(&format!("notify-{run}")));
         check(&env, &disk, uid, &f, code, run);
         if !qemus_of(env.dir.path()).is_empty() {
             running += 1;

@@ -6,10 +6,12 @@
 //! Must not touch: domain XML text (uses the model), running domains.
 
 pub mod cache;
+pub mod kvm;
 pub mod model;
 pub mod probe;
 pub mod xml;
 
+pub use kvm::kvm_usable;
 pub use model::{CpuModel, MachineType, QemuCaps};
 
 use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
@@ -89,29 +91,6 @@ pub fn resolve_emulator(dirs: &[PathBuf], requested: &str) -> Result<PathBuf> {
             };
             refuse(format!("{shown} is not a QEMU the driver probes"))
         })
-}
-
-/// Whether `/dev/kvm` exists *and* can be used: opened read-write and answering
-/// `KVM_GET_API_VERSION` with 12. Checked on every load, never cached.
-pub fn kvm_usable() -> bool {
-    kvm_usable_at(Path::new("/dev/kvm"))
-}
-
-fn kvm_usable_at(path: &Path) -> bool {
-    use std::os::fd::AsRawFd;
-    let Ok(f) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-    else {
-        return false;
-    };
-    // KVM_GET_API_VERSION = _IO(0xAE, 0x00)
-    const KVM_GET_API_VERSION: libc::c_ulong = 0xAE00;
-    // SAFETY: the fd is open for the whole call; KVM_GET_API_VERSION takes no argument
-    // and only returns an integer. On a non-KVM file the ioctl fails with ENOTTY.
-    let v = unsafe { libc::ioctl(f.as_raw_fd(), KVM_GET_API_VERSION as _, 0) };
-    v == 12
 }
 
 /// Load the capabilities of every QEMU binary in `dirs` (cached or probed, in
@@ -194,14 +173,5 @@ mod tests {
             .message
             .starts_with("Cannot find QEMU binary /no/such/qemu"));
         assert!(!marker.exists(), "resolving ran a binary");
-    }
-
-    #[test]
-    fn a_plain_file_is_not_kvm() {
-        let d = tempfile::tempdir().unwrap();
-        let f = d.path().join("kvm");
-        std::fs::write(&f, b"").unwrap();
-        assert!(!kvm_usable_at(&f));
-        assert!(!kvm_usable_at(&d.path().join("missing")));
     }
 }

@@ -79,7 +79,7 @@ impl RootLayout {
     /// Every directory the seed lists, created if missing with its mode ([`TREE`]);
     /// an existing one (an older build's) loses what its mode grants beyond that. The
     /// files of `etc/qemu`, `run/qemu` and `lib/qemu` lose their group and other bits
-    /// once per root ([`RootLayout::tighten_files`]).
+    /// once per root (`tighten_files`).
     pub fn create_tree(&self) -> Result<()> {
         for (dir, mode) in TREE {
             let path = self.root.join(dir);

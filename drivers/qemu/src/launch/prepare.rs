@@ -91,7 +91,7 @@ fn path_cstring(what: &str, p: &Path) -> Result<CString> {
 }
 
 /// Refuse what this build cannot apply. Cheap and without side effects, so the driver
-/// calls it before anything is relabelled; [`prepare`] calls it again.
+/// calls it before anything is relabelled; `prepare` calls it again.
 pub fn check(c: &Confinement) -> Result<()> {
     prepare_landlock(c.landlock.as_ref())?;
     prepare_selinux_exec(c.exec_label.as_deref())?;

@@ -1,6 +1,6 @@
 //! The QEMU driver's use of the security framework, one way: which stack qemu.toml
 //! asks for ([`SecuritySpec`], handed to the supervisor as data); the plan of a VM
-//! about to start ([`plan`]: labels, resources and the one [`Confinement`] value —
+//! about to start ([`plan()`]: labels, resources and the one [`Confinement`] value —
 //! the backends' part plus the driver's cgroup, rlimits, seccomp and descriptors —
 //! computed before anything changes); and the relabel journal ([`journal`]:
 //! `run/qemu/NAME.journal`, written *before* any resource is relabelled, removed only

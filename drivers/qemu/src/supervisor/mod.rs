@@ -10,37 +10,25 @@
 //! takes over a QEMU whose supervisor died.
 //!
 //! Files: `start.rs` (getting QEMU: started under its confinement or adopted),
-//! `serve.rs` (the event loop and the cleanup), `requests.rs` (control requests),
-//! `qemu.rs` (the process, through a pidfd), `log.rs` (the domain log).
+//! `vm.rs` (what the event loop tracks), `serve.rs` (the event loop and the cleanup),
+//! `requests.rs` (control requests), `qemu.rs` (the process, through a pidfd),
+//! `log.rs` (the domain log), `pause.rs` (the fault-injection test seam).
 //!
 //! [`Mode::Adopt`]: crate::control::Mode::Adopt
 
 mod log;
+mod pause;
 mod qemu;
 mod requests;
 mod serve;
 mod start;
+mod vm;
 
 use crate::control::LaunchSpec;
-use crate::status::Status;
 pub(crate) use log::open_append as open_log;
 use log::{log_line, log_tail};
-use oxvirt_core::driver::StateReason;
+pub use pause::PAUSE_POINTS;
 use std::io::Write;
-use std::time::Duration;
-
-/// Everything the event loop tracks.
-struct Supervisor {
-    spec: LaunchSpec,
-    status: Status,
-    qemu: qemu::Qemu,
-    /// Why QEMU is going away, once known.
-    stop_reason: Option<StateReason>,
-    /// STOP / RESUME events still to come from our own `stop` / `cont` (or from
-    /// `-no-shutdown` pausing a guest that powered off): they change no reason.
-    expected_stops: u32,
-    expected_resumes: u32,
-}
 
 /// Entry point of the `oxvirt-supervisor` binary.
 pub fn main() -> i32 {
@@ -121,60 +109,10 @@ async fn run(spec: LaunchSpec) -> i32 {
             if let Err(e) = crate::security::recover(&spec.journal) {
                 log_line(&spec.log, &format!("restoring labels failed: {e}"));
             }
-            cleanup_files(&spec);
+            vm::cleanup_files(&spec);
             release_lock();
             report(&format!("ERR {msg}"));
             1
         }
-    }
-}
-
-/// Remove what a running VM leaves on disk (status file, control socket, runtime and
-/// private dirs).
-fn cleanup_files(spec: &LaunchSpec) {
-    let _ = std::fs::remove_file(&spec.status);
-    let _ = std::fs::remove_file(&spec.control);
-    let _ = std::fs::remove_dir_all(&spec.runtime_dir);
-    let _ = std::fs::remove_dir_all(&spec.domain_dir);
-}
-
-/// The points of a start where [`pause_at`] can hold the supervisor, in order: after
-/// the labels and cgroup (`labelled`), after the fork (`forked`), after the status file
-/// names the child (`recorded`), after the exec (`execd`), with QMP connected
-/// (`monitor`), with the start recorded as done, before `OK` (`running`).
-pub const PAUSE_POINTS: &[&str] = &[
-    "labelled", "forked", "recorded", "execd", "monitor", "running",
-];
-
-/// Test seam for fault injection: `OXVIRT_TEST_PAUSE_AT=POINT` (or `POINT:MS`) holds
-/// the supervisor at that point of a new start ([`PAUSE_POINTS`]; an adoption never
-/// pauses) until it is killed (or
-/// for MS milliseconds), after appending `POINT PID` to the file named by
-/// `OXVIRT_TEST_PAUSE_NOTIFY`, if set. Not meant for production use.
-pub(crate) fn pause_at(point: &str) {
-    let Ok(want) = std::env::var("OXVIRT_TEST_PAUSE_AT") else {
-        return;
-    };
-    let (name, ms) = match want.split_once(':') {
-        Some((n, ms)) => (n, ms.parse::<u64>().ok()),
-        None => (want.as_str(), None),
-    };
-    if name != point {
-        return;
-    }
-    if let Some(path) = std::env::var_os("OXVIRT_TEST_PAUSE_NOTIFY") {
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
-            let _ = writeln!(f, "{point} {}", std::process::id());
-        }
-    }
-    match ms {
-        Some(ms) => std::thread::sleep(Duration::from_millis(ms)),
-        None => loop {
-            std::thread::sleep(Duration::from_secs(3600));
-        },
     }
 }

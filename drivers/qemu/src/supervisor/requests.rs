@@ -2,7 +2,7 @@
 //! resume, powerdown, set-persistent and monitor passthrough are answered at once;
 //! destroy is answered after the cleanup.
 
-use super::Supervisor;
+use super::vm::Supervisor;
 use crate::control::{Reply, Request};
 use crate::qmp::Qmp;
 use oxvirt_core::driver::{DomainState, StateReason};

@@ -6,7 +6,7 @@
 use super::log::log_line;
 use super::qemu::Qemu;
 use super::requests::send_reply;
-use super::{cleanup_files, Supervisor};
+use super::vm::{cleanup_files, Supervisor};
 use crate::control::Reply;
 use crate::qmp::{Qmp, QmpEvent};
 use crate::status::write_atomic;

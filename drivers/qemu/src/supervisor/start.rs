@@ -14,8 +14,9 @@
 //! is returned: labels are only ever restored with no QEMU left.
 
 use super::log::{log_line, log_start};
+use super::pause::pause_at;
 use super::qemu::Qemu;
-use super::{pause_at, Supervisor};
+use super::vm::Supervisor;
 use crate::control::{LaunchSpec, Mode, StartPlan};
 use crate::launch::{self, Exec};
 use crate::qmp::Qmp;
