@@ -17,7 +17,7 @@ use oxvirt_core::{Error, ErrorCode, ErrorDomain};
 /// number (on top of abi_stable's own layout and crate-version checks). Bump it whenever
 /// the meaning of a call changes without its layout changing (the layout is checked
 /// anyway); see `docs/plugins.md`.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// What a plugin provides.
 #[repr(u8)]

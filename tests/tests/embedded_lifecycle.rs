@@ -344,14 +344,15 @@ fn bad_input_is_refused_and_leaves_nothing() {
         "<devices>",
         "<devices><emulator>/usr/bin/qemu-kvm-nonexistent</emulator>",
     );
-    root.ok(&["define", &root.write("ne.xml", &noemu)]);
-    let o = root.run(&["start", "noemu"]);
+    let o = root.run(&["define", &root.write("ne.xml", &noemu)]);
+    assert_eq!(o.code, 1);
     assert!(
         o.stderr
             .contains("Cannot find QEMU binary /usr/bin/qemu-kvm-nonexistent"),
         "{}",
         o.stderr
     );
+    assert!(!root.path().join("etc/qemu/noemu.xml").exists());
 
     // A missing disk.
     let nodisk = guest_xml(&root, "nodisk", GUEST_CMDLINE, "").replace(

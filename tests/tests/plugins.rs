@@ -265,7 +265,7 @@ fn a_plugin_with_another_abi_version_is_refused() {
     let sample = dir.join(SAMPLE).display().to_string();
     assert!(
         o.stderr.contains(&format!(
-            "warning: plugin '{sample}': plugin ABI version 999 does not match this oxvirt's ABI version 1"
+            "warning: plugin '{sample}': plugin ABI version 999 does not match this oxvirt's ABI version 2"
         )),
         "{}",
         o.stderr
@@ -319,9 +319,10 @@ fn boot_sample_security_plugin_sees_start_and_stop() {
     let destroyed = oxvirt(&uri, &["destroy", "boot"], &env);
     assert!(booted, "guest did not boot under the sample backend");
     assert_eq!(destroyed.code, 0, "{}", destroyed.stderr);
+    // The confinement is planned (child_confinement) before anything is relabelled.
     assert_eq!(
         at_start,
-        ["gen_label", "set_all_labels", "child_confinement"],
+        ["gen_label", "child_confinement", "set_all_labels"],
         "hooks at start"
     );
     let all = hooks(&std::fs::read_to_string(&record).unwrap());

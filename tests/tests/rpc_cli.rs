@@ -99,22 +99,7 @@ fn boot_rpc_oxvirt_cli_against_real_libvirtd() {
             .unwrap()
             .success());
     }
-    let mut daemon = Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "env",
-            "-i",
-        ])
-        .arg(format!("HOME={}", home.display()))
-        .arg(format!("XDG_RUNTIME_DIR={}", run.display()))
-        .arg("PATH=/usr/bin:/bin")
-        .arg(&libvirtd)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut daemon = spawn_session_libvirtd(&libvirtd, &home, &run);
     let sock = run.join("libvirt/libvirt-sock");
     let up = wait_until(Duration::from_secs(20), || sock.exists());
     let uri = format!("qemu+unix:///session?socket={}", sock.display());
@@ -150,4 +135,28 @@ fn boot_rpc_oxvirt_cli_against_real_libvirtd() {
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
+}
+
+/// A private session libvirtd as uid 65534 with its own HOME and XDG_RUNTIME_DIR.
+fn spawn_session_libvirtd(
+    libvirtd: &std::path::Path,
+    home: &std::path::Path,
+    run: &std::path::Path,
+) -> std::process::Child {
+    Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "env",
+            "-i",
+        ])
+        .arg(format!("HOME={}", home.display()))
+        .arg(format!("XDG_RUNTIME_DIR={}", run.display()))
+        .arg("PATH=/usr/bin:/bin")
+        .arg(libvirtd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
 }

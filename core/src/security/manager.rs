@@ -3,7 +3,9 @@
 //! earlier backends did when a later one fails; restore hooks run every backend and
 //! report the first failure.
 
-use super::{BackendSettings, ChildConfinement, Resource, SecModel, SecurityBackend, VmContext};
+use super::{
+    BackendSettings, ChildConfinement, Confinement, Resource, SecModel, SecurityBackend, VmContext,
+};
 use crate::domain::SecLabel;
 use crate::error::{Error, ErrorCode, ErrorDomain, Result};
 
@@ -243,6 +245,12 @@ impl SecurityManager {
         Ok(c)
     }
 
+    /// The stack's part of the confinement value (identity, capabilities,
+    /// `no_new_privs`, labels, Landlock); the driver adds its own fields.
+    pub fn confinement(&self, vm: &VmContext, labels: &[SecLabel]) -> Result<Confinement> {
+        Confinement::from_backends(self.child_confinement(vm, labels)?)
+    }
+
     /// The `<seclabel>` elements for the live XML.
     pub fn live_seclabels(&self, labels: &[SecLabel]) -> Vec<SecLabel> {
         let mut out = Vec::new();
@@ -477,6 +485,9 @@ mod tests {
         let c = m.child_confinement(&ctx(&d), &labels).unwrap();
         assert_eq!(c.uid, Some(107));
         assert_eq!(c.exec_label.as_deref(), Some("svirt_t"));
+        // The fake DAC gives a uid without a gid: the value refuses half an identity.
+        let e = m.confinement(&ctx(&d), &labels).unwrap_err();
+        assert!(e.message.contains("incomplete identity"), "{}", e.message);
         let d = domain("<seclabel type='dynamic' model='apparmor'/>");
         let e = m.gen_labels(&ctx(&d)).unwrap_err();
         assert!(

@@ -2,12 +2,19 @@
 //! host resources a VM touches, and the *declarative* confinement a backend asks for.
 //!
 //! Backends never act in the child process: `child_confinement` returns data
-//! ([`ChildConfinement`]) that the QEMU driver applies between fork and exec, in one
-//! documented order, in one module. Backends register with `inventory` ([`BackendRegistration`])
-//! or come from a plugin `.so`.
+//! ([`ChildConfinement`]); the manager merges the stack's parts and the QEMU driver adds
+//! its own into one [`Confinement`] value (`confinement.rs`), which its launcher applies
+//! between fork and exec, in one documented order, in one module. Backends register with
+//! `inventory` ([`BackendRegistration`]) or come from a plugin `.so`.
 
+pub mod confinement;
 pub mod manager;
 
+pub use confinement::{
+    Capabilities, CgroupPlacement, ChildConfinement, Confinement, FdAccess, FsAccess, Identity,
+    LandlockPath, LandlockPort, LandlockRules, LandlockScope, NetAccess, PassedFd, Rlimits,
+    Seccomp,
+};
 pub use manager::{SecurityManager, Selection};
 
 use crate::domain::{Domain, SecLabel, VirtType};
@@ -42,52 +49,6 @@ pub struct Resource {
     pub relabel: bool,
     /// The per-resource label from the XML, if any (model, label).
     pub label: Option<(String, String)>,
-}
-
-/// A Landlock rule: `path` beneath which `access` is allowed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LandlockRule {
-    pub path: PathBuf,
-    /// `ro`, `rw` or `rx`.
-    pub access: String,
-}
-
-/// What the child must become before it execs QEMU. Every field is optional; stacked
-/// backends merge theirs ([`ChildConfinement::merge`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ChildConfinement {
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
-    /// Supplementary groups (computed in the parent: no NSS lookups after fork).
-    pub groups: Option<Vec<u32>>,
-    /// Drop every capability (bounding, effective, permitted, inheritable, ambient).
-    pub clear_capabilities: bool,
-    /// SELinux context for the exec (`setexeccon`).
-    pub exec_label: Option<String>,
-    /// AppArmor profile to change to on exec (`aa_change_onexec`).
-    pub apparmor_profile: Option<String>,
-    /// Landlock rules; empty means no Landlock ruleset.
-    pub landlock: Vec<LandlockRule>,
-}
-
-impl ChildConfinement {
-    /// Fold `other` into `self`: later backends fill what earlier ones left unset;
-    /// capability clearing and Landlock rules accumulate.
-    pub fn merge(&mut self, other: ChildConfinement) {
-        self.uid = self.uid.or(other.uid);
-        self.gid = self.gid.or(other.gid);
-        if self.groups.is_none() {
-            self.groups = other.groups;
-        }
-        self.clear_capabilities |= other.clear_capabilities;
-        if self.exec_label.is_none() {
-            self.exec_label = other.exec_label;
-        }
-        if self.apparmor_profile.is_none() {
-            self.apparmor_profile = other.apparmor_profile;
-        }
-        self.landlock.extend(other.landlock);
-    }
 }
 
 /// The VM a hook is called for.

@@ -6,12 +6,15 @@
 //! Must not touch: domain XML text (uses the model), running domains.
 
 pub mod cache;
+pub mod kvm;
 pub mod model;
 pub mod probe;
 pub mod xml;
 
+pub use kvm::kvm_usable;
 pub use model::{CpuModel, MachineType, QemuCaps};
 
+use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
 use std::path::{Path, PathBuf};
 
 /// The binary names looked for in every `emulator_dirs` entry, in libvirt's order.
@@ -44,27 +47,50 @@ pub fn candidates(dirs: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-/// Whether `/dev/kvm` exists *and* can be used: opened read-write and answering
-/// `KVM_GET_API_VERSION` with 12. Checked on every load, never cached.
-pub fn kvm_usable() -> bool {
-    kvm_usable_at(Path::new("/dev/kvm"))
-}
-
-fn kvm_usable_at(path: &Path) -> bool {
-    use std::os::fd::AsRawFd;
-    let Ok(f) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-    else {
-        return false;
+/// The QEMU binary a caller named (`<emulator>`, `domcapabilities --emulatorbin`),
+/// allowed only if it is one the driver probes: `requested`, resolved (symlinks, `..`),
+/// must be the same file as a [`candidates`] entry — a file with a QEMU name
+/// ([`EMULATOR_NAMES`]) in one of `dirs` (qemu.toml's `emulator_dirs`), itself resolved.
+/// Returns that candidate's path in `emulator_dirs`, which is what is then run: never
+/// the caller's path. Nothing is executed to decide, and anything else is an error
+/// naming the path and `emulator_dirs`.
+pub fn resolve_emulator(dirs: &[PathBuf], requested: &str) -> Result<PathBuf> {
+    let refuse = |why: String| {
+        Error::new(
+            ErrorCode::InvalidArg,
+            ErrorDomain::Qemu,
+            format!(
+                "invalid argument: QEMU binary '{requested}' {why}; only the QEMU binaries in \
+                 emulator_dirs ({}) are run — name one of them, or add its directory to \
+                 emulator_dirs in qemu.toml",
+                dirs.iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
     };
-    // KVM_GET_API_VERSION = _IO(0xAE, 0x00)
-    const KVM_GET_API_VERSION: libc::c_ulong = 0xAE00;
-    // SAFETY: the fd is open for the whole call; KVM_GET_API_VERSION takes no argument
-    // and only returns an integer. On a non-KVM file the ioctl fails with ENOTTY.
-    let v = unsafe { libc::ioctl(f.as_raw_fd(), KVM_GET_API_VERSION as _, 0) };
-    v == 12
+    let path = Path::new(requested);
+    if !path.is_absolute() {
+        return Err(refuse("is not an absolute path".into()));
+    }
+    let real = std::fs::canonicalize(path).map_err(|e| {
+        Error::new(
+            ErrorCode::OperationFailed,
+            ErrorDomain::Qemu,
+            format!("Cannot find QEMU binary {requested}: {e}; install QEMU or fix <emulator>"),
+        )
+    })?;
+    candidates(dirs)
+        .into_iter()
+        .find(|c| std::fs::canonicalize(c).is_ok_and(|rc| rc == real))
+        .ok_or_else(|| {
+            let shown = match real.as_path() == path {
+                true => String::new(),
+                false => format!(" (resolving to '{}')", real.display()),
+            };
+            refuse(format!("{shown} is not a QEMU the driver probes"))
+        })
 }
 
 /// Load the capabilities of every QEMU binary in `dirs` (cached or probed, in
@@ -106,11 +132,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_plain_file_is_not_kvm() {
+    fn only_qemus_in_emulator_dirs_resolve_and_none_is_run() {
         let d = tempfile::tempdir().unwrap();
-        let f = d.path().join("kvm");
-        std::fs::write(&f, b"").unwrap();
-        assert!(!kvm_usable_at(&f));
-        assert!(!kvm_usable_at(&d.path().join("missing")));
+        let bin = d.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let marker = d.path().join("ran");
+        let script = format!("#!/bin/sh\ntouch {}\n", marker.display());
+        let qemu = bin.join("qemu-system-x86_64");
+        let evil = bin.join("evil");
+        for f in [&qemu, &evil] {
+            std::fs::write(f, &script).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let link = d.path().join("qemu-kvm");
+        std::os::unix::fs::symlink(&evil, &link).unwrap();
+        let via = d.path().join("via");
+        std::os::unix::fs::symlink(&qemu, &via).unwrap();
+        let dirs = vec![bin.clone()];
+        let ok = |p: &Path| resolve_emulator(&dirs, p.to_str().unwrap());
+        // A QEMU name in emulator_dirs, directly or through a link: the candidate runs.
+        assert_eq!(ok(&qemu).unwrap(), qemu);
+        assert_eq!(ok(&via).unwrap(), qemu);
+        let dotdot = format!("{}/../bin/qemu-system-x86_64", bin.display());
+        assert_eq!(resolve_emulator(&dirs, &dotdot).unwrap(), qemu);
+        // Not a QEMU name, a link with a QEMU name to one, outside the dirs, relative.
+        for bad in [evil.clone(), link, d.path().join("qemu-system-x86_64")] {
+            if bad == d.path().join("qemu-system-x86_64") {
+                std::fs::write(&bad, &script).unwrap();
+            }
+            let e = ok(&bad).unwrap_err();
+            assert!(e.message.contains(bad.to_str().unwrap()), "{}", e.message);
+            assert!(e.message.contains("emulator_dirs ("), "{}", e.message);
+            assert!(e.message.contains(bin.to_str().unwrap()), "{}", e.message);
+        }
+        let e = resolve_emulator(&dirs, "qemu-system-x86_64").unwrap_err();
+        assert!(e.message.contains("not an absolute path"), "{}", e.message);
+        let e = resolve_emulator(&dirs, "/no/such/qemu").unwrap_err();
+        assert!(e
+            .message
+            .starts_with("Cannot find QEMU binary /no/such/qemu"));
+        assert!(!marker.exists(), "resolving ran a binary");
     }
 }

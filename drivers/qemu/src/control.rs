@@ -1,7 +1,7 @@
 //! The control protocol between the driver (any process that opens the root) and a VM's
 //! supervisor: one JSON request line, one JSON reply line, over the supervisor's unix
-//! socket `run/qemu/domain-ID-NAME/control.sock`. Also the launch spec the driver hands
-//! a new supervisor on its stdin.
+//! socket (`run/qemu/domain-ID-NAME.ctl`, mode 0600: the managing uid only). Also the
+//! launch spec the driver hands a new supervisor on its stdin.
 
 use oxvirt_core::{Error, ErrorCode, ErrorDomain};
 use serde::{Deserialize, Serialize};
@@ -121,17 +121,12 @@ pub fn call(
     }
 }
 
-/// A QEMU process for a supervisor to start (`adopt` unset) or take over (`adopt` set).
+/// A QEMU process for a supervisor to start or to take over ([`Mode`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LaunchSpec {
     pub name: String,
     pub id: u32,
     pub persistent: bool,
-    pub binary: PathBuf,
-    pub args: Vec<String>,
-    pub env: Vec<(String, String)>,
-    /// The argv as one shell line, for the log.
-    pub command_line: String,
     pub monitor: PathBuf,
     pub control: PathBuf,
     pub runtime_dir: PathBuf,
@@ -145,10 +140,6 @@ pub struct LaunchSpec {
     pub on_reboot: String,
     pub on_crash: String,
     pub destroy_grace_seconds: u64,
-    /// A QEMU that already runs: its pid and start time.
-    pub adopt: Option<(u32, u64)>,
-    /// The driver's root (names the VM's cgroup).
-    pub root: PathBuf,
     /// The security stack and cgroup settings.
     pub security: crate::security::SecuritySpec,
     /// `run/qemu/NAME.journal`.
@@ -156,11 +147,32 @@ pub struct LaunchSpec {
     /// An inherited descriptor holding the domain's lock while the VM starts; the
     /// supervisor closes it once the start is over.
     pub lock_fd: Option<i32>,
+    pub mode: Mode,
+}
+
+/// Start a new QEMU, or take over one whose supervisor died.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Start(Box<StartPlan>),
+    /// A QEMU that already runs: its pid and start time.
+    Adopt {
+        pid: u32,
+        start_time: u64,
+    },
+}
+
+/// What a new QEMU is: its command and its security plan (labels, resources, the
+/// confinement the launcher applies).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartPlan {
+    pub binary: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// The argv as one shell line, for the log.
+    pub command_line: String,
     /// Why the domain is tainted (`custom-argv`, `custom-hypervisor-feature`, ...):
     /// logged as "Domain id=N is tainted: REASON" after the command line, as libvirt does.
-    #[serde(default)]
     pub taints: Vec<String>,
-    /// qemu.toml `max_processes` and `max_files` (0 = leave the limit alone).
-    #[serde(default)]
-    pub limits: crate::confine::Limits,
+    pub security: crate::security::SecurityPlan,
 }

@@ -1,18 +1,17 @@
 //! The domain table of one root: persistent definitions under `etc/qemu`, running
 //! domains through their status files under `run/qemu`, checked against the process
-//! table on every look (a QEMU that is gone is cleaned up after, a QEMU whose supervisor
-//! is gone is re-adopted), and the per-domain lock.
+//! table on every look (`recovery.rs`: a QEMU that is gone is cleaned up after, a QEMU
+//! whose supervisor is gone is re-adopted or, mid-start, killed), and the per-domain
+//! lock (`run/qemu/NAME.lock`, 0600: only the managing uid can open, hence `flock`, it).
 
 use crate::driver::QemuDriver;
-use crate::process;
-use crate::security;
-use crate::status::{write_atomic, Status};
+use crate::status::Status;
 use oxvirt_core::domain::{parse_domain_xml, Domain};
 use oxvirt_core::driver::{DomainKey, DomainState, DomainSummary, StateReason};
 use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
 use std::fs::File;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 /// One domain known to the driver: its persistent definition and/or live status.
 pub(crate) struct Entry {
@@ -84,85 +83,6 @@ impl QemuDriver {
             definition,
             status,
         }))
-    }
-
-    /// The live status of `name`, checked against the process table: a QEMU that is gone
-    /// is cleaned up after, a QEMU whose supervisor is gone is re-adopted.
-    pub(crate) fn refresh(&self, name: &str) -> Result<Option<Status>> {
-        match Status::read(&self.layout.status(name))? {
-            None if !self.layout.journal(name).exists() => return Ok(None),
-            Some(st) if process::is_alive(st.pid, st.start_time) && supervisor_alive(&st) => {
-                return Ok(Some(st))
-            }
-            _ => {}
-        }
-        let _guard = self.lock(name)?;
-        self.refresh_locked(name)
-    }
-
-    /// [`QemuDriver::refresh`] for a caller that holds the domain lock.
-    pub(crate) fn refresh_locked(&self, name: &str) -> Result<Option<Status>> {
-        let path = self.layout.status(name);
-        let Some(st) = Status::read(&path)? else {
-            // A journal without a status file: a start died between labelling and QEMU,
-            // or a stop between QEMU's exit and the restore (a supervisor that is still
-            // starting holds the lock, so it is not this).
-            let journal = self.layout.journal(name);
-            if journal.exists() {
-                tracing::info!(
-                    "restoring labels of domain '{name}' left by an interrupted start or stop"
-                );
-                if let Err(e) = security::recover(&journal) {
-                    tracing::warn!("{e}");
-                }
-            }
-            return Ok(None);
-        };
-        if supervisor_alive(&st) {
-            if process::is_alive(st.pid, st.start_time) {
-                return Ok(Some(st));
-            }
-            // QEMU is gone and its supervisor is finishing: wait for its cleanup.
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while path.exists() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if !path.exists() {
-                return Ok(None);
-            }
-        }
-        if process::is_alive(st.pid, st.start_time) {
-            self.adopt(name, &st)?;
-            return Status::read(&path);
-        }
-        // Nobody is left: put the labels back, then clean up after the VM.
-        security::recover(&self.layout.journal(name))?;
-        let domain = parse_domain_xml(&st.domain_xml).ok();
-        if st.persistent {
-            let _ = write_atomic(&self.layout.shutoff_reason(name), b"unknown");
-        }
-        let _ = std::fs::remove_file(&st.control);
-        if let Some(dir) = st.control.parent() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-        if let Some(d) = domain {
-            let _ = std::fs::remove_dir_all(self.layout.domain_dir(st.id, &d.name));
-        }
-        std::fs::remove_file(&path)
-            .map_err(|e| Error::system(format!("cannot remove '{}'", path.display()), e))?;
-        Ok(None)
-    }
-
-    /// Start a new supervisor for a QEMU whose supervisor died.
-    pub(crate) fn adopt(&self, name: &str, st: &Status) -> Result<()> {
-        let dom = parse_domain_xml(&st.domain_xml)?;
-        let mut spec = self.launch_spec(&dom, st.id, st.persistent)?;
-        spec.monitor = st.monitor.clone();
-        spec.control = st.control.clone();
-        spec.adopt = Some((st.pid, st.start_time));
-        spec.domain_xml = st.domain_xml.clone();
-        tracing::info!("re-adopting domain '{name}' (QEMU pid {})", st.pid);
-        self.spawn_supervisor(&spec)
     }
 
     pub(crate) fn entry(&self, key: &DomainKey) -> Result<Entry> {
@@ -254,14 +174,6 @@ impl QemuDriver {
     }
 }
 
-/// The supervisor named in a status file still runs (not a zombie).
-pub(crate) fn supervisor_alive(st: &Status) -> bool {
-    st.supervisor_pid != 0
-        && process::stat(st.supervisor_pid)
-            .map(|s| s.state != 'Z' && s.state != 'X')
-            .unwrap_or(false)
-}
-
 pub(crate) fn no_domain(key: &DomainKey) -> Error {
     let msg = match key {
         DomainKey::Name(n) => format!("Domain not found: no domain with matching name '{n}'"),
@@ -276,6 +188,8 @@ pub(crate) fn lock_file(path: &Path) -> Result<nix::fcntl::Flock<File>> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .map_err(|e| Error::system(format!("cannot open lock file '{}'", path.display()), e))?;
     nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)

@@ -16,6 +16,7 @@ pub mod verbs;
 
 pub use driver::QemuDriver;
 pub mod cgroup;
-pub mod confine;
+pub mod launch;
+pub mod recovery;
 pub mod resources;
 pub mod security;

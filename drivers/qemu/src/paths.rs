@@ -2,7 +2,65 @@
 //! them out (`etc/qemu`, `run/qemu`, `lib/qemu`, `log/qemu`, `cache/qemu`, ...).
 
 use oxvirt_core::{Error, Result};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+/// The directories of a root and the most their modes grant (libvirt 9.0's modes or
+/// stricter; see docs/security.md "Files"). `run/qemu` and `lib/qemu` (and the
+/// directories above them) let others traverse, not list: QEMU's unprivileged user
+/// must reach its own `domain-ID-NAME` directories inside them. The rest is the
+/// managing uid's alone.
+pub const TREE: &[(&str, u32)] = &[
+    ("etc", 0o711),
+    ("etc/qemu", 0o700),
+    ("etc/pki", 0o711),
+    ("etc/pki/qemu", 0o700),
+    ("run", 0o711),
+    ("run/qemu", 0o711),
+    ("run/swtpm", 0o711),
+    ("lib", 0o711),
+    ("lib/qemu", 0o711),
+    ("lib/swtpm", 0o711),
+    ("log", 0o711),
+    ("log/qemu", 0o700),
+    ("log/swtpm", 0o700),
+    ("cache", 0o711),
+    ("cache/qemu", 0o700),
+];
+
+/// Written once the files of an older build's root have had their modes fixed.
+const MODES_MARKER: &str = "lib/qemu/.modes-checked";
+
+/// Remove from `path`'s mode every bit `max` does not grant (never adds one). A symlink
+/// is left alone (its target is not ours to change).
+fn tighten(path: &Path, max: u32) -> Result<()> {
+    let m = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => return Ok(()),
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(Error::system(
+                format!("cannot stat '{}'", path.display()),
+                e,
+            ))
+        }
+    };
+    let mode = m.permissions().mode() & 0o7777;
+    if mode & !max == 0 {
+        return Ok(());
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & max)).map_err(|e| {
+        Error::system(
+            format!(
+                "cannot restrict the mode of '{}' to {:o} (it is {mode:o}); open the root \
+                 as its owner",
+                path.display(),
+                mode & max
+            ),
+            e,
+        )
+    })
+}
 
 /// The longest path a unix socket address holds (`sun_path` is 108 bytes with the NUL).
 pub const MAX_SOCKET_PATH: usize = 107;
@@ -18,25 +76,58 @@ impl RootLayout {
         RootLayout { root: root.into() }
     }
 
-    /// Every directory the seed lists, created if missing.
+    /// Every directory the seed lists, created if missing with its mode ([`TREE`]);
+    /// an existing one (an older build's) loses what its mode grants beyond that. The
+    /// files of `etc/qemu`, `run/qemu` and `lib/qemu` lose their group and other bits
+    /// once per root (`tighten_files`).
     pub fn create_tree(&self) -> Result<()> {
-        for dir in [
-            "log/qemu",
-            "log/swtpm",
-            "etc/qemu",
-            "etc/pki/qemu",
-            "run/qemu",
-            "run/swtpm",
-            "cache/qemu",
-            "lib/qemu",
-            "lib/swtpm",
-        ] {
+        for (dir, mode) in TREE {
             let path = self.root.join(dir);
-            std::fs::create_dir_all(&path).map_err(|e| {
-                Error::system(format!("cannot create directory '{}'", path.display()), e)
-            })?;
+            let existed = path.is_dir();
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(*mode)
+                .create(&path)
+                .map_err(|e| {
+                    Error::system(format!("cannot create directory '{}'", path.display()), e)
+                })?;
+            if existed {
+                tighten(&path, *mode)?;
+            } else {
+                // Exactly its mode, whatever the umask took away.
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode)).map_err(
+                    |e| Error::system(format!("cannot set the mode of '{}'", path.display()), e),
+                )?;
+            }
         }
-        Ok(())
+        self.tighten_files()
+    }
+
+    /// Take group and other bits from every file in `etc/qemu`, `run/qemu` and
+    /// `lib/qemu` (definitions, status, journal, lock, shutoff, control sockets, the
+    /// VMs' directories), once: a marker in `lib/qemu` records that it was done, so a
+    /// later open costs nothing per domain.
+    fn tighten_files(&self) -> Result<()> {
+        let marker = self.root.join(MODES_MARKER);
+        if marker.exists() {
+            return Ok(());
+        }
+        for dir in ["etc/qemu", "run/qemu", "lib/qemu"] {
+            let dir = self.root.join(dir);
+            let entries = std::fs::read_dir(&dir)
+                .map_err(|e| Error::system(format!("cannot list '{}'", dir.display()), e))?;
+            for e in entries.flatten() {
+                tighten(&e.path(), 0o700)?;
+            }
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o600)
+            .open(&marker)
+            .map(|_| ())
+            .map_err(|e| Error::system(format!("cannot create '{}'", marker.display()), e))
     }
 
     /// `cache/qemu/capabilities`: one probed-capabilities file per QEMU binary.
@@ -82,6 +173,14 @@ impl RootLayout {
         self.root
             .join("run/qemu")
             .join(format!("domain-{id}-{}", short_name(name)))
+    }
+    /// `run/qemu/domain-ID-NAME.ctl`: the supervisor's control socket, beside the
+    /// runtime directory rather than in it — that directory belongs to QEMU's user, who
+    /// must not be able to replace the socket.
+    pub fn control_socket(&self, id: u32, name: &str) -> PathBuf {
+        self.root
+            .join("run/qemu")
+            .join(format!("domain-{id}-{}.ctl", short_name(name)))
     }
     /// `lib/qemu/domain-ID-NAME`: the running VM's private files (QEMU's HOME).
     pub fn domain_dir(&self, id: u32, name: &str) -> PathBuf {
@@ -134,9 +233,76 @@ mod tests {
     }
 
     #[test]
+    fn an_older_roots_modes_are_fixed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        for d in ["etc/qemu", "run/qemu", "lib/qemu/domain-1-a", "log/qemu"] {
+            std::fs::create_dir_all(r.join(d)).unwrap();
+        }
+        let loose = |p: &str, m: u32| {
+            let p = r.join(p);
+            if !p.exists() {
+                std::fs::write(&p, b"x").unwrap();
+            }
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m)).unwrap();
+        };
+        for d in [
+            "etc",
+            "etc/qemu",
+            "run",
+            "run/qemu",
+            "lib/qemu/domain-1-a",
+            "log/qemu",
+        ] {
+            loose(d, 0o777);
+        }
+        for f in [
+            "run/qemu/a.lock",
+            "run/qemu/a.xml",
+            "run/qemu/a.journal",
+            "lib/qemu/next-id",
+        ] {
+            loose(f, 0o644);
+        }
+        loose("etc/qemu/a.xml", 0o666);
+        RootLayout::new(r).create_tree().unwrap();
+        let mode = |p: &str| std::fs::metadata(r.join(p)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("etc"), 0o711);
+        assert_eq!(mode("etc/qemu"), 0o700);
+        assert_eq!(mode("run/qemu"), 0o711);
+        assert_eq!(mode("log/qemu"), 0o700);
+        assert_eq!(mode("lib/qemu/domain-1-a"), 0o700);
+        for f in [
+            "run/qemu/a.lock",
+            "run/qemu/a.xml",
+            "run/qemu/a.journal",
+            "lib/qemu/next-id",
+        ] {
+            assert_eq!(mode(f), 0o600, "{f}");
+        }
+        assert_eq!(mode("etc/qemu/a.xml"), 0o600);
+        // Once: a file loosened later is the managing uid's own doing.
+        loose("run/qemu/a.lock", 0o640);
+        RootLayout::new(r).create_tree().unwrap();
+        assert_eq!(mode("run/qemu/a.lock"), 0o640);
+        assert_eq!(
+            mode("run/qemu"),
+            0o711,
+            "directories are checked every time"
+        );
+    }
+
+    #[test]
     fn creates_the_seed_tree() {
         let dir = tempfile::tempdir().unwrap();
         RootLayout::new(dir.path()).create_tree().unwrap();
+        for (d, m) in TREE {
+            let got = std::fs::metadata(dir.path().join(d))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(got & 0o7777, *m, "{d}");
+        }
         for d in [
             "log/qemu",
             "log/swtpm",

@@ -140,9 +140,12 @@ pub fn vm_resources(dom: &Domain, vm_dirs: &[&Path]) -> Vec<Resource> {
 pub fn precreate_chardev_files(resources: &[Resource]) -> std::io::Result<()> {
     for r in resources {
         if r.kind == ResourceKind::Chardev && !r.path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            // The guest's console output: the managing uid's (DAC then gives it to QEMU).
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
+                .mode(0o600)
                 .open(&r.path)?;
         }
     }

@@ -1,12 +1,15 @@
 //! The live status file `run/qemu/NAME.xml` of a running domain: which process it is
 //! (pid + start time), how to reach it (monitor and control sockets), its state and its
-//! live definition. Written atomically (temp file + rename) by the one writer, the VM's
-//! supervisor; read by every process that opens the root.
+//! live definition. Written atomically (temp file + rename, mode 0600: it holds the VNC
+//! password) by the one writer, the VM's supervisor; read by every process that opens
+//! the root. It is written before QEMU may exec (`launch::spawn`'s record step), so a
+//! QEMU that runs is always named by one.
 
 use oxvirt_core::driver::{DomainState, StateReason};
 use oxvirt_core::{Error, Result};
 use quick_xml::events::Event;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// What a status file records.
@@ -18,8 +21,10 @@ pub struct Status {
     /// QEMU's pid and its start time (`/proc/PID/stat` field 22).
     pub pid: u32,
     pub start_time: u64,
-    /// The supervisor holding the QMP connection.
+    /// The supervisor holding the QMP connection, and its start time (0 in status files
+    /// of older builds: then the pid alone is checked).
     pub supervisor_pid: u32,
+    pub supervisor_start_time: u64,
     pub monitor: PathBuf,
     pub control: PathBuf,
     /// Whether a persistent definition exists (false for `create`d domains).
@@ -40,13 +45,14 @@ impl Status {
     pub fn to_xml(&self) -> String {
         format!(
             "<domstatus state='{}' reason='{}' id='{}' pid='{}' starttime='{}' supervisor='{}' \
-             monitor='{}' control='{}' persistent='{}'>\n{}\n</domstatus>\n",
+             supervisorstart='{}' monitor='{}' control='{}' persistent='{}'>\n{}\n</domstatus>\n",
             state_number(self.state),
             self.reason.as_status_str(),
             self.id,
             self.pid,
             self.start_time,
             self.supervisor_pid,
+            self.supervisor_start_time,
             escape(&self.monitor.to_string_lossy()),
             escape(&self.control.to_string_lossy()),
             if self.persistent { "yes" } else { "no" },
@@ -99,6 +105,7 @@ impl Status {
             pid: num("pid")? as u32,
             start_time: num("starttime")?,
             supervisor_pid: num("supervisor")? as u32,
+            supervisor_start_time: num("supervisorstart").unwrap_or(0),
             monitor: PathBuf::from(get("monitor")?),
             control: PathBuf::from(get("control")?),
             persistent: get("persistent")? == "yes",
@@ -123,6 +130,7 @@ impl Status {
 }
 
 /// Write `data` to `path` so readers see the old file or the new one, never a part.
+/// The file is created with mode 0600: only the managing uid reads what oxvirt writes.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile_in(dir, path)?;
@@ -151,6 +159,7 @@ fn tempfile_in(dir: &Path, target: &Path) -> Result<(PathBuf, std::fs::File)> {
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&p)
         {
             Ok(f) => return Ok((p, f)),
@@ -181,6 +190,7 @@ mod tests {
             pid: 42,
             start_time: 777,
             supervisor_pid: 41,
+            supervisor_start_time: 4242,
             monitor: "/r/run/qemu/domain-3-a&b/monitor.sock".into(),
             control: "/r/run/qemu/domain-3-a&b/control.sock".into(),
             persistent: true,
@@ -197,6 +207,12 @@ mod tests {
         assert_eq!(Status::read(&dir.path().join("none.xml")).unwrap(), None);
         // no temp files left behind
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "status files hold secrets");
+        // A status file of an older build has no supervisor start time.
+        let old = sample().to_xml().replace(" supervisorstart='4242'", "");
+        assert_eq!(Status::from_xml(&old, &p).unwrap().supervisor_start_time, 0);
     }
 
     #[test]

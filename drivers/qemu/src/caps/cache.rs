@@ -97,7 +97,7 @@ pub fn load(cache_dir: &Path, binary: &Path) -> Result<QemuCaps> {
             caps
         }
     };
-    caps.kvm_usable = caps.has("kvm") && super::kvm_usable();
+    caps.kvm_usable = caps.has("kvm") && super::kvm::kvm_usable();
     Ok(caps)
 }
 

@@ -10,88 +10,24 @@
 //!   [`DeviceRule`]s and attached to a cgroup in the cgroup2 hierarchy, used when the v1
 //!   controller is absent.
 //!
+//! The rules and the ACL are `rules.rs`; what both hierarchies do on the filesystem
+//! (the error, the removal) is `fs.rs`.
+//!
 //! Test seam: `OXVIRT_CGROUP_DEVICES=v1|v2` in the supervisor's environment forces one
 //! of them (so the v2 path can be exercised on a hybrid host that also has v1).
 
+pub mod fs;
+pub mod rules;
 pub mod v1;
 pub mod v2;
 
-use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
+pub(crate) use fs::err;
+pub use fs::remove;
+pub use rules::{acl, rule_for, DeviceRule};
+
+use oxvirt_core::Result;
 use serde::{Deserialize, Serialize};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-
-pub(crate) fn err(msg: String) -> Error {
-    Error::new(ErrorCode::SystemError, ErrorDomain::Qemu, msg)
-}
-
-/// One allowed device, in v1's `devices.allow` syntax (`c 1:3 rw`): kind `c`, `b` or
-/// `a` (all); major and minor a number or `*`; access made of `r`, `w`, `m`. v1 writes
-/// [`DeviceRule::line`]; v2 compiles the rules into a BPF program ([`v2::program`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceRule {
-    pub kind: char,
-    pub major: String,
-    pub minor: String,
-    pub access: String,
-}
-
-impl DeviceRule {
-    pub fn line(&self) -> String {
-        format!(
-            "{} {}:{} {}",
-            self.kind, self.major, self.minor, self.access
-        )
-    }
-}
-
-/// The rule for a device node, `None` if `path` is not a device (or does not exist).
-pub fn rule_for(path: &Path, access: &str) -> Option<DeviceRule> {
-    let m = std::fs::metadata(path).ok()?;
-    let ft = m.file_type();
-    let kind = if ft.is_char_device() {
-        'c'
-    } else if ft.is_block_device() {
-        'b'
-    } else {
-        return None;
-    };
-    let rdev = m.rdev();
-    Some(DeviceRule {
-        kind,
-        major: nix::sys::stat::major(rdev).to_string(),
-        minor: nix::sys::stat::minor(rdev).to_string(),
-        access: access.into(),
-    })
-}
-
-/// The ACL for a VM: `cgroup_device_acl` (qemu.toml's list or libvirt's default, see
-/// `QemuConfig::effective_cgroup_device_acl`; missing nodes skipped, as libvirt does),
-/// PTYs (`c 136:* rw`), then its block devices.
-pub fn acl(configured: &[String], block_disks: &[(PathBuf, bool)]) -> Vec<DeviceRule> {
-    let mut rules = Vec::new();
-    for p in configured {
-        if let Some(r) = rule_for(Path::new(p), "rw") {
-            if !rules.contains(&r) {
-                rules.push(r);
-            }
-        }
-    }
-    rules.push(DeviceRule {
-        kind: 'c',
-        major: "136".into(),
-        minor: "*".into(),
-        access: "rw".into(),
-    });
-    for (p, readonly) in block_disks {
-        if let Some(r) = rule_for(p, if *readonly { "r" } else { "rw" }) {
-            if !rules.contains(&r) {
-                rules.push(r);
-            }
-        }
-    }
-    rules
-}
 
 /// Which hierarchy enforces the ACL (recorded in the relabel journal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +37,23 @@ pub enum Kind {
     V1,
     /// cgroup v2, a device BPF program.
     V2,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::V1 => "v1",
+            Kind::V2 => "v2",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<Kind> {
+        match name {
+            "v1" => Ok(Kind::V1),
+            "v2" => Ok(Kind::V2),
+            other => Err(err(format!("unknown cgroup kind '{other}' (v1 or v2)"))),
+        }
+    }
 }
 
 /// Test seam: forces [`Kind::V1`] (`v1`) or [`Kind::V2`] (`v2`) in [`select`].
@@ -188,21 +141,6 @@ pub fn procs_file(dir: &Path) -> PathBuf {
     dir.join("cgroup.procs")
 }
 
-/// Remove the cgroup (it must have no processes left). Missing is fine. The same for
-/// both kinds: in v2 the removal also detaches and frees the device program.
-pub fn remove(dir: &Path) -> Result<()> {
-    for _ in 0..50 {
-        match std::fs::remove_dir(dir) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            // EBUSY while the last task is still exiting.
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-        }
-    }
-    std::fs::remove_dir(dir)
-        .map_err(|e| err(format!("cannot remove cgroup '{}': {e}", dir.display())))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +157,20 @@ mod tests {
         assert!(lines.contains(&"c 1:9 rw".to_string()), "{lines:?}"); // /dev/urandom
         assert!(lines.contains(&"c 136:* rw".to_string()));
         assert!(rule_for(Path::new("/etc/passwd"), "rw").is_none());
+        for r in &rules {
+            assert_eq!(&DeviceRule::parse(&r.line()).unwrap(), r);
+        }
+        for bad in [
+            "",
+            "c 1:3",
+            "x 1:3 rw",
+            "c 1-3 rw",
+            "c a:3 rw",
+            "c 1:3 rx",
+            "c 1:3 rw z",
+        ] {
+            assert!(DeviceRule::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! cgroup v1: the `devices` controller's `devices.deny` / `devices.allow` files.
 
-use super::{err, remove, DeviceRule};
+use super::fs::{err, remove};
+use super::rules::DeviceRule;
 use oxvirt_core::Result;
 use std::path::Path;
 

@@ -42,29 +42,27 @@ pub(crate) fn domain_capabilities(
     machine: Option<&str>,
     virttype: Option<&str>,
 ) -> Result<String> {
+    // A caller's binary must be a QEMU of emulator_dirs before anything probes it.
+    let emulator = emulator
+        .map(|e| caps::resolve_emulator(&drv.config.emulator_dirs, e))
+        .transpose()?;
     let host = caps::xml::HostInfo::probe();
-    let all = match emulator {
-        Some(e) => vec![drv.caps_for(Path::new(e))?],
+    let all = match &emulator {
+        Some(e) => vec![drv.caps_for(e)?],
         None => drv.all_caps(),
     };
-    let c = caps::xml::select(&all, &host.arch, emulator, arch)?;
+    let name = emulator.as_ref().map(|e| e.to_string_lossy().into_owned());
+    let c = caps::xml::select(&all, &host.arch, name.as_deref(), arch)?;
     caps::xml::domain_capabilities_xml(c, machine, virttype, &host)
 }
 
 impl QemuDriver {
-    /// The QEMU binary for `dom`: its `<emulator>`, else the first match in `emulator_dirs`.
+    /// The QEMU binary for `dom`: its `<emulator>` if that is a QEMU in `emulator_dirs`
+    /// ([`caps::resolve_emulator`]: nothing else is ever run), else the first match in
+    /// `emulator_dirs`.
     pub(crate) fn emulator(&self, dom: &Domain) -> Result<PathBuf> {
         if let Some(e) = &dom.devices.emulator {
-            let p = PathBuf::from(e);
-            return match std::fs::metadata(&p) {
-                Ok(m) if m.is_file() => Ok(p),
-                Ok(_) => Err(Error::operation_failed(format!(
-                    "Cannot find QEMU binary {e}: not a regular file"
-                ))),
-                Err(err) => Err(Error::operation_failed(format!(
-                    "Cannot find QEMU binary {e}: {err}; install QEMU or fix <emulator>"
-                ))),
-            };
+            return caps::resolve_emulator(&self.config.emulator_dirs, e);
         }
         let arch = dom.os.arch.as_deref().unwrap_or("x86_64");
         let wanted: &[&str] = match arch {

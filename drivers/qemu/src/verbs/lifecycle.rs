@@ -2,14 +2,16 @@
 //! the launch of a VM's supervisor and the control requests sent to it.
 
 use crate::argv::{self, ArgvContext};
-use crate::control::{self, CallError, LaunchSpec, Request};
+use crate::control::{self, CallError, LaunchSpec, Mode, Request, StartPlan};
 use crate::domains::{lock_file, no_domain};
 use crate::driver::QemuDriver;
+use crate::launch;
 use crate::paths::check_socket_path;
-use crate::security::SecuritySpec;
+use crate::security::{self, PlanInput, SecuritySpec};
 use crate::status::{write_atomic, Status};
 use oxvirt_core::domain::{format_domain_xml, parse_domain_xml, Domain, FormatOptions};
 use oxvirt_core::driver::{DomainKey, DomainState, DomainSummary};
+use oxvirt_core::security::Rlimits;
 use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -24,6 +26,7 @@ pub(crate) const CONTROL_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) fn define_xml(drv: &QemuDriver, xml: &str) -> Result<DomainSummary> {
     let dom = parse_domain_xml(xml)?;
+    check_emulator(drv, &dom)?;
     // Identity first: it refreshes every domain, which may take their locks.
     drv.check_identity(&dom)?;
     let _guard = drv.lock(&dom.name)?;
@@ -38,6 +41,15 @@ pub(crate) fn define_xml(drv: &QemuDriver, xml: &str) -> Result<DomainSummary> {
     }
     let e = drv.entry(&DomainKey::Name(dom.name.clone()))?;
     drv.summary(&e)
+}
+
+/// An `<emulator>` must be a QEMU of `emulator_dirs` (checked, not run); none given is
+/// fine here (the default is looked up at start).
+fn check_emulator(drv: &QemuDriver, dom: &Domain) -> Result<()> {
+    match &dom.devices.emulator {
+        Some(_) => drv.emulator(dom).map(|_| ()),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn undefine(drv: &QemuDriver, key: &DomainKey) -> Result<()> {
@@ -71,6 +83,7 @@ pub(crate) fn undefine(drv: &QemuDriver, key: &DomainKey) -> Result<()> {
 
 pub(crate) fn create_xml(drv: &QemuDriver, xml: &str) -> Result<DomainSummary> {
     let dom = parse_domain_xml(xml)?;
+    check_emulator(drv, &dom)?;
     // Identity first: it refreshes every domain, which may take their locks.
     drv.check_identity(&dom)?;
     let _guard = drv.lock(&dom.name)?;
@@ -172,18 +185,52 @@ impl QemuDriver {
         Ok(())
     }
 
-    pub(crate) fn launch_spec(
+    /// What every launch spec of `name` shares; `mode` says start or adopt.
+    fn launch_spec(
         &self,
-        dom: &Domain,
+        name: &str,
         id: u32,
         persistent: bool,
-    ) -> Result<LaunchSpec> {
+        domain_xml: String,
+        dom: &Domain,
+        mode: Mode,
+    ) -> LaunchSpec {
+        let runtime_dir = self.layout.runtime_dir(id, name);
+        LaunchSpec {
+            name: name.to_string(),
+            id,
+            persistent,
+            monitor: runtime_dir.join("monitor.sock"),
+            control: self.layout.control_socket(id, name),
+            domain_dir: self.layout.domain_dir(id, name),
+            runtime_dir,
+            log: self.layout.log_file(name),
+            status: self.layout.status(name),
+            shutoff_reason: self.layout.shutoff_reason(name),
+            domain_xml,
+            on_poweroff: dom.on_poweroff().as_str().to_string(),
+            on_reboot: dom.on_reboot().as_str().to_string(),
+            on_crash: dom.on_crash().as_str().to_string(),
+            destroy_grace_seconds: self.config.destroy_grace_seconds,
+            security: SecuritySpec::from_config(&self.config),
+            journal: self.layout.journal(name),
+            lock_fd: None,
+            mode,
+        }
+    }
+
+    /// The launch spec of a new start: QEMU's argv (the code `domxml-to-native` uses)
+    /// and the security plan — labels, resources and the confinement, all decided
+    /// here before anything on the host changes.
+    pub(crate) fn start_spec(&self, dom: &Domain, id: u32, persistent: bool) -> Result<LaunchSpec> {
         let runtime_dir = self.layout.runtime_dir(id, &dom.name);
         let domain_dir = self.layout.domain_dir(id, &dom.name);
         let monitor = runtime_dir.join("monitor.sock");
-        let control = runtime_dir.join("control.sock");
         check_socket_path(&monitor, &self.layout.root)?;
-        check_socket_path(&control, &self.layout.root)?;
+        check_socket_path(
+            &self.layout.control_socket(id, &dom.name),
+            &self.layout.root,
+        )?;
         let emulator = self.emulator(dom)?;
         let ctx = ArgvContext {
             emulator: &emulator,
@@ -195,54 +242,77 @@ impl QemuDriver {
         };
         let caps = self.caps_for(&emulator)?;
         let cmd = argv::build_with_caps(dom, &ctx, &caps)?;
+        let log = self.layout.log_file(&dom.name);
+        let (plan, live_seclabels) = security::plan(
+            &SecuritySpec::from_config(&self.config),
+            &PlanInput {
+                domain: dom,
+                id,
+                root: &self.layout.root,
+                vm_dirs: &[runtime_dir.as_path(), domain_dir.as_path()],
+                rlimits: Rlimits {
+                    max_processes: self.config.max_processes,
+                    max_files: self.config.max_files,
+                },
+                log: &log,
+                args: &cmd.args,
+            },
+        )?;
+        // A step this build cannot apply is refused before anything is relabelled.
+        launch::check(&plan.confinement)?;
         let mut live = dom.clone();
         live.id = Some(id);
         if live.devices.emulator.is_none() {
             live.devices.emulator = Some(emulator.display().to_string());
         }
-        Ok(LaunchSpec {
-            name: dom.name.clone(),
-            id,
-            persistent,
+        live.seclabels = live_seclabels;
+        let start = StartPlan {
             command_line: cmd.to_shell_line(),
             binary: cmd.binary,
             args: cmd.args,
             env: cmd.env,
-            monitor,
-            control,
-            runtime_dir,
-            domain_dir,
-            log: self.layout.log_file(&dom.name),
-            status: self.layout.status(&dom.name),
-            shutoff_reason: self.layout.shutoff_reason(&dom.name),
-            domain_xml: format_domain_xml(&live, FormatOptions { live: true }),
-            on_poweroff: dom.on_poweroff().as_str().to_string(),
-            on_reboot: dom.on_reboot().as_str().to_string(),
-            on_crash: dom.on_crash().as_str().to_string(),
-            destroy_grace_seconds: self.config.destroy_grace_seconds,
-            adopt: None,
             taints: taints(dom),
-            limits: crate::confine::Limits {
-                max_processes: self.config.max_processes,
-                max_files: self.config.max_files,
-            },
-            root: self.layout.root.clone(),
-            security: SecuritySpec::from_config(&self.config),
-            journal: self.layout.journal(&dom.name),
-            lock_fd: None,
-        })
+            security: plan,
+        };
+        let xml = format_domain_xml(&live, FormatOptions { live: true });
+        Ok(self.launch_spec(
+            &dom.name,
+            id,
+            persistent,
+            xml,
+            dom,
+            Mode::Start(Box::new(start)),
+        ))
     }
 
-    /// Run `oxvirt-supervisor` with `spec` and wait for its `OK` / `ERR` line.
-    pub(crate) fn spawn_supervisor(&self, spec: &LaunchSpec) -> Result<()> {
+    /// The launch spec that makes a new supervisor take over the running QEMU of `st`.
+    pub(crate) fn adopt_spec(&self, name: &str, st: &Status) -> Result<LaunchSpec> {
+        let dom = parse_domain_xml(&st.domain_xml)?;
+        let mode = Mode::Adopt {
+            pid: st.pid,
+            start_time: st.start_time,
+        };
+        let mut spec = self.launch_spec(
+            name,
+            st.id,
+            st.persistent,
+            st.domain_xml.clone(),
+            &dom,
+            mode,
+        );
+        spec.monitor = st.monitor.clone();
+        spec.control = st.control.clone();
+        Ok(spec)
+    }
+
+    /// Run `oxvirt-supervisor` with `spec` and wait for its `OK` / `ERR` line. With no
+    /// line (it died, or took longer than [`START_TIMEOUT`]) the supervisor is killed and
+    /// reaped before this returns, so the caller can settle what it left.
+    pub(crate) fn spawn_supervisor(&self, spec: &LaunchSpec) -> Result<Answer> {
         let exe = supervisor_path()?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&spec.log)
-            .map_err(|e| {
-                Error::system(format!("cannot open log file '{}'", spec.log.display()), e)
-            })?;
+        let log = crate::supervisor::open_log(&spec.log).map_err(|e| {
+            Error::system(format!("cannot open log file '{}'", spec.log.display()), e)
+        })?;
         let mut child = Command::new(&exe)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -251,9 +321,8 @@ impl QemuDriver {
             .map_err(|e| Error::system(format!("cannot run '{}'", exe.display()), e))?;
         let input = serde_json::to_vec(spec).map_err(|e| Error::internal(e.to_string()))?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(&input)
-                .map_err(|e| Error::system("cannot hand the launch spec to the supervisor", e))?;
+            // A supervisor that died at once shows as "no answer" below.
+            let _ = stdin.write_all(&input);
         }
         let stdout = child.stdout.take();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -265,24 +334,50 @@ impl QemuDriver {
             let _ = tx.send(line);
         });
         let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
+        let line = line.trim_end();
+        let answer = if line == "OK" {
+            Answer::Ok
+        } else if let Some(msg) = line.strip_prefix("ERR ") {
+            Answer::Err(msg.to_string())
+        } else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(Answer::None);
+        };
         // Reap the supervisor whenever it exits, so a long-lived caller keeps no zombie.
         std::thread::spawn(move || {
             let _ = child.wait();
         });
-        let line = line.trim_end();
-        if line == "OK" {
-            Ok(())
-        } else if let Some(msg) = line.strip_prefix("ERR ") {
-            Err(Error::operation_failed(format!(
-                "domain '{}' did not start: {msg}",
-                spec.name
-            )))
-        } else {
-            Err(Error::operation_failed(format!(
+        Ok(answer)
+    }
+
+    /// A start whose supervisor gave no answer: it is gone now, so what it left decides.
+    /// Running (the start finished, only the `OK` was lost): adopt it, the start
+    /// succeeded. Anything else: kill what runs, restore, remove — the start failed and
+    /// leaves nothing behind.
+    fn settle_unanswered(&self, spec: &LaunchSpec) -> Result<()> {
+        let no_answer = || {
+            Error::operation_failed(format!(
                 "domain '{}' did not start: the supervisor gave no answer (see '{}')",
                 spec.name,
                 spec.log.display()
-            )))
+            ))
+        };
+        match Status::read(&spec.status)? {
+            Some(st)
+                if st.state == DomainState::Running
+                    && crate::process::is_alive(st.pid, st.start_time) =>
+            {
+                self.adopt(&spec.name, &st)
+            }
+            Some(st) => {
+                self.abandon(&spec.name, &st, oxvirt_core::driver::StateReason::Failed)?;
+                Err(no_answer())
+            }
+            None => {
+                self.recover_journal_only(&spec.name);
+                Err(no_answer())
+            }
         }
     }
 
@@ -300,14 +395,17 @@ impl QemuDriver {
         }
         self.check_resources(dom)?;
         let id = self.next_id()?;
-        let mut spec = self.launch_spec(dom, id, persistent)?;
+        let mut spec = self.start_spec(dom, id, persistent)?;
         let _ = std::fs::remove_file(self.layout.shutoff_reason(&dom.name));
         let fd = std::os::fd::AsRawFd::as_raw_fd(&**lock);
         set_cloexec(fd, false)?;
         spec.lock_fd = Some(fd);
-        let spawned = self.spawn_supervisor(&spec);
+        let answer = self.spawn_supervisor(&spec);
         set_cloexec(fd, true)?;
-        spawned?;
+        match answer? {
+            Answer::None => self.settle_unanswered(&spec)?,
+            a => a.into_result(&spec)?,
+        }
         let st = Status::read(&self.layout.status(&dom.name))?.ok_or_else(|| {
             Error::operation_failed(format!("domain '{}' stopped right after start", dom.name))
         })?;
@@ -368,6 +466,33 @@ impl QemuDriver {
                 return false;
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// What a supervisor said about its start.
+pub(crate) enum Answer {
+    /// `OK`: QEMU runs and the supervisor serves it.
+    Ok,
+    /// `ERR MESSAGE`: the start failed and the supervisor undid it.
+    Err(String),
+    /// No line: the supervisor died or hung (it has been killed since).
+    None,
+}
+
+impl Answer {
+    pub(crate) fn into_result(self, spec: &LaunchSpec) -> Result<()> {
+        match self {
+            Answer::Ok => Ok(()),
+            Answer::Err(msg) => Err(Error::operation_failed(format!(
+                "domain '{}' did not start: {msg}",
+                spec.name
+            ))),
+            Answer::None => Err(Error::operation_failed(format!(
+                "domain '{}': the supervisor gave no answer (see '{}')",
+                spec.name,
+                spec.log.display()
+            ))),
         }
     }
 }

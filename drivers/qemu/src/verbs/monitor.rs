@@ -67,11 +67,7 @@ pub(crate) fn monitor_command(
 impl QemuDriver {
     /// Append a line to the domain's log (libvirt's taint messages).
     pub(crate) fn log_domain(&self, name: &str, msg: &str) {
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.layout.log_file(name))
-        {
+        if let Ok(mut f) = crate::supervisor::open_log(&self.layout.log_file(name)) {
             let _ = writeln!(f, "{msg}");
         }
     }

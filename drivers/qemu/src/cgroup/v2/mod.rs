@@ -9,7 +9,8 @@
 pub mod attach;
 pub mod program;
 
-use super::{err, remove, DeviceRule};
+use super::fs::{err, remove};
+use super::rules::DeviceRule;
 use oxvirt_core::Result;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};

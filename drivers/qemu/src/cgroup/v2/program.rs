@@ -24,7 +24,7 @@
 //!     r0 = 0; exit
 //! ```
 
-use crate::cgroup::DeviceRule;
+use crate::cgroup::rules::DeviceRule;
 
 /// `BPF_DEVCG_DEV_BLOCK`, `BPF_DEVCG_DEV_CHAR` (the low half of `access_type`).
 pub const DEV_BLOCK: u32 = 1;
