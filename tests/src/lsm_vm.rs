@@ -1,7 +1,9 @@
 //! The LSM test VM from Rust: run one command as root inside `scripts/lsm-vm`'s VM
 //! (Debian's kernel under TCG with AppArmor or SELinux switched on, the host's userspace
 //! and this checkout over 9p; docs/testing.md) and get back how it ended, its stdout and
-//! stderr, and the kernel log (where AVC and AppArmor denials land).
+//! stderr, and the kernel log (where AVC and AppArmor denials land). Also the pieces
+//! the AppArmor and SELinux suites share: a QMP client for the VM ([`QMP_CLIENT`]) and
+//! the QEMU disk probe ([`VmCommand::with_disk_probe`], [`assert_disk_probe`]).
 //!
 //! One VM at a time: the nextest group `lsm-vm` (`.config/nextest.toml`) runs the `lsm_*`
 //! tests one by one, and a lock here serialises the threads of one test process (plain
@@ -237,10 +239,16 @@ impl VmOutput {
 
     /// The value printed by COMMAND on its stdout line `KEY: VALUE` (the first one).
     pub fn field(&self, key: &str) -> Option<&str> {
+        self.lines_with(key).first().copied()
+    }
+
+    /// The values of all of COMMAND's stdout lines `KEY: VALUE`, in order.
+    pub fn lines_with(&self, key: &str) -> Vec<&str> {
         let prefix = format!("{key}: ");
         self.stdout
             .lines()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .filter_map(|l| l.strip_prefix(prefix.as_str()))
+            .collect()
     }
 }
 
@@ -296,3 +304,74 @@ for line in sys.stdin:
             break
     print(json.dumps(reply), flush=True)
 "#;
+
+/// Where the QEMU disk probe's images live in the VM: `a.img` (QEMU's own, opened at
+/// start as block node `a`) and `b.img` (another VM's), with the QMP socket and QEMU's
+/// log in `run/`. The caller creates them (and labels them, or loads a profile).
+pub const DISK_PROBE_DIR: &str = "/var/lib/lsmtest";
+
+/// The disk probe, `sh "$LSMVM_FILES/probe.sh" SOCKCREATE LAUNCHER...`: QEMU paused with
+/// no machine and block node `a`, started through LAUNCHER (`aa-exec -p P --`, `runcon
+/// CONTEXT`), then [`DISK_PROBE_QMP`] through [`QMP_CLIENT`] (SOCKCREATE labels the
+/// client's socket, `-` for none). Prints `ps:`, `label:`, `exe:`, `mapped:` (label and
+/// path of every file QEMU maps), `reply:` and `qemu:` (its log) lines.
+const DISK_PROBE_SH: &str = r#"set -eu
+d=/var/lib/lsmtest
+sockcreate=$1
+shift
+mkdir -p $d/run
+"$@" qemu-system-x86_64 -S -display none -machine none -nodefaults \
+    -qmp unix:$d/run/qmp.sock,server=on,wait=off \
+    -blockdev driver=file,node-name=a,filename=$d/a.img </dev/null >>$d/run/qemu.log 2>&1 &
+qemu=$!
+if [ "$sockcreate" = - ]; then set --; else set -- "$sockcreate"; fi
+python3 "$LSMVM_FILES/qmp.py" $d/run/qmp.sock "$@" <"$LSMVM_FILES/probe.qmp" >$d/replies
+echo "ps: $(ps -eZ | grep " $qemu " | tr -s ' ')"
+echo "label: $(tr -d '\0' </proc/$qemu/attr/current)"
+echo "exe: $(readlink /proc/$qemu/exe)"
+for f in $(awk '$6 ~ "^/" { print $6 }' /proc/$qemu/maps | sort -u); do
+    echo "mapped: $(stat -c %C "$f") $f"
+done
+sed 's/^/reply: /' $d/replies
+kill $qemu
+wait $qemu || true
+sed 's/^/qemu: /' $d/run/qemu.log
+"#;
+
+impl VmCommand {
+    /// Ships the disk probe's files (`probe.sh`, `qmp.py`, `probe.qmp`) with COMMAND.
+    pub fn with_disk_probe(self) -> VmCommand {
+        self.file("probe.sh", DISK_PROBE_SH)
+            .file("qmp.py", QMP_CLIENT)
+            .file("probe.qmp", DISK_PROBE_QMP)
+    }
+}
+
+/// The disk probe's QMP commands, for [`QMP_CLIENT`]'s stdin: a `qemu-io` read of node
+/// `a`, then `blockdev-add` of `b.img`.
+pub const DISK_PROBE_QMP: &str = r#"{"execute": "qmp_capabilities"}
+{"execute": "human-monitor-command", "arguments": {"command-line": "qemu-io a \"read 0 4096\""}}
+{"execute": "blockdev-add", "arguments": {"driver": "file", "node-name": "b", "filename": "/var/lib/lsmtest/b.img"}}
+"#;
+
+/// The disk probe's outcome in COMMAND's stdout (`reply: ` lines: the QMP replies,
+/// `qemu: ` lines: QEMU's output): QEMU read its own disk, and opening `b.img` failed
+/// with EACCES.
+#[track_caller]
+pub fn assert_disk_probe(out: &VmOutput) {
+    let replies = out.lines_with("reply");
+    assert_eq!(replies.len(), 3, "three QMP replies\n{out}");
+    assert_eq!(replies[0], r#"{"return": {}}"#, "{out}");
+    assert_eq!(replies[1], r#"{"return": ""}"#, "qemu-io on a.img\n{out}");
+    let refused = format!("Could not open '{DISK_PROBE_DIR}/b.img': Permission denied");
+    assert!(
+        replies[2].contains(&refused),
+        "blockdev-add of b.img must be refused with EACCES: {}\n{out}",
+        replies[2]
+    );
+    assert!(
+        out.lines_with("qemu")
+            .contains(&"read 4096/4096 bytes at offset 0"),
+        "QEMU read its own disk\n{out}"
+    );
+}

@@ -2,7 +2,7 @@
 //! AppArmor, `apparmor_parser` loads profiles for real, `aa-exec -p` confines a process,
 //! and QEMU runs under a profile that lets it open one disk image and not another.
 
-use oxvirt_tests::lsm_vm::{Lsm, VmCommand, VmOutput, QMP_CLIENT};
+use oxvirt_tests::lsm_vm::{assert_disk_probe, Lsm, VmCommand, VmOutput};
 
 /// Reads of /tmp/lsmtest/public only; `audit deny` makes the denial of secret explicit
 /// and logged.
@@ -75,62 +75,32 @@ profile lsmtest-qemu {
   /usr/share/qemu/** r,
   /usr/share/seabios/** r,
   /usr/lib/x86_64-linux-gnu/qemu/* mr,
-  /tmp/lsmtest/a.img rwk,
-  /tmp/lsmtest/qmp.sock rw,
-  /tmp/lsmtest/qemu.log w,
+  /var/lib/lsmtest/a.img rwk,
+  /var/lib/lsmtest/run/qmp.sock rw,
+  /var/lib/lsmtest/run/qemu.log w,
 }
 "#;
 
+/// The disk probe (`lsm_vm::VmCommand::with_disk_probe`) under `aa-exec`.
 const QEMU_SCRIPT: &str = r#"set -eu
-d=/tmp/lsmtest
+d=/var/lib/lsmtest
 mkdir -p $d
 for n in a b; do head -c 1048576 /dev/zero >$d/$n.img; done
 apparmor_parser -r "$LSMVM_FILES/qemu.profile"
-aa-exec -p lsmtest-qemu -- qemu-system-x86_64 -S -display none -machine none -nodefaults \
-    -qmp unix:$d/qmp.sock,server=on,wait=off \
-    -blockdev driver=file,node-name=a,filename=$d/a.img </dev/null >$d/qemu.log 2>&1 &
-qemu=$!
-python3 "$LSMVM_FILES/qmp.py" $d/qmp.sock >$d/replies <<QMP
-{"execute": "qmp_capabilities"}
-{"execute": "human-monitor-command", "arguments": {"command-line": "qemu-io a \"read 0 4096\""}}
-{"execute": "blockdev-add", "arguments": {"driver": "file", "node-name": "b", "filename": "$d/b.img"}}
-QMP
-echo "label: $(cat /proc/$qemu/attr/current)"
-echo "exe: $(readlink /proc/$qemu/exe)"
-sed 's/^/reply: /' $d/replies
-kill $qemu
-wait $qemu || true
-sed 's/^/qemu: /' $d/qemu.log
+sh "$LSMVM_FILES/probe.sh" - aa-exec -p lsmtest-qemu --
 "#;
 
 #[test]
 fn lsm_apparmor_qemu_runs_under_a_profile_and_opens_only_its_disk() {
     let out = VmCommand::shell(Lsm::AppArmor, QEMU_SCRIPT)
         .file("qemu.profile", QEMU_PROFILE)
-        .file("qmp.py", QMP_CLIENT)
+        .with_disk_probe()
         .run();
     out.assert_success();
     assert_eq!(out.field("label"), Some("lsmtest-qemu (enforce)"), "{out}");
     assert_eq!(out.field("exe"), Some("/usr/bin/qemu-system-x86_64"));
-    let replies: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("reply: "))
-        .collect();
-    assert_eq!(replies.len(), 3, "three QMP replies\n{out}");
-    assert_eq!(replies[0], r#"{"return": {}}"#);
-    assert_eq!(replies[1], r#"{"return": ""}"#, "qemu-io on disk a\n{out}");
-    assert!(
-        replies[2].contains("Could not open '/tmp/lsmtest/b.img': Permission denied"),
-        "blockdev-add of b.img must be refused with EACCES: {}\n{out}",
-        replies[2]
-    );
-    assert!(
-        out.stdout
-            .contains("qemu: read 4096/4096 bytes at offset 0"),
-        "QEMU read its own disk\n{out}"
-    );
-    assert_denied(&out, "lsmtest-qemu", "/tmp/lsmtest/b.img");
+    assert_disk_probe(&out);
+    assert_denied(&out, "lsmtest-qemu", "/var/lib/lsmtest/b.img");
 }
 
 /// The kernel logged AppArmor's denial of `name` under `profile`.

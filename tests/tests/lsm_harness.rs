@@ -76,21 +76,14 @@ fn lsm_harness_runs_command_in_the_host_userspace() {
         "the host's QEMU"
     );
     assert_eq!(field("checkout"), "read-only");
-    let writable: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("writable: "))
-        .collect();
-    assert_eq!(writable, ["/tmp", "/var/tmp", "/var/lib", "/run", "/root"]);
+    assert_eq!(
+        out.lines_with("writable"),
+        ["/tmp", "/var/tmp", "/var/lib", "/run", "/root"]
+    );
     assert_eq!(field("xattrs"), "security.lsmvm,trusted.lsmvm");
     assert_eq!(field("cgroups"), host_cgroups(), "the host's cgroup layout");
-    let devices: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("device: "))
-        .collect();
     assert_eq!(
-        devices,
+        out.lines_with("device"),
         ["null", "zero", "full", "random", "urandom", "tty", "ptmx"]
     );
     assert_eq!(field("qmp"), "3", "QEMU answered three QMP commands\n{out}");

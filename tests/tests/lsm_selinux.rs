@@ -4,7 +4,7 @@
 //! `svirt_t` enforced: a confined process is denied a file of another type, and QEMU in
 //! `svirt_t:s0:c1,c2` opens the image of its own categories but not one of `c3,c4`.
 
-use oxvirt_tests::lsm_vm::{Lsm, VmCommand, VmOutput, QMP_CLIENT};
+use oxvirt_tests::lsm_vm::{assert_disk_probe, Lsm, VmCommand, VmOutput};
 
 /// The probe is a copy of `cat` labelled `qemu_exec_t`, `svirt_t`'s entrypoint; its
 /// output goes to files of its own label (it may not write the harness's pipes, which
@@ -77,9 +77,9 @@ fn lsm_selinux_enforcing_and_a_confined_domain_is_denied_another_type() {
     );
 }
 
-/// QEMU paused with no machine: a block node on a.img (its categories) at start, then
-/// `blockdev-add` of b.img (another VM's) over QMP. TCG needs `virt_use_execmem` (Debian's
-/// policy has no separate TCG domain).
+/// The disk probe (`lsm_vm::VmCommand::with_disk_probe`) in `svirt_t:s0:c1,c2`: a.img
+/// carries its categories, b.img another VM's, the QMP client's socket `virtd_t` at the
+/// VM's level. TCG needs `virt_use_execmem` (Debian's policy has no separate TCG domain).
 const QEMU_SCRIPT: &str = r#"set -eu
 d=/var/lib/lsmtest
 mkdir -p $d/run
@@ -90,30 +90,14 @@ chcon system_u:object_r:svirt_image_t:s0:c3,c4 $d/b.img
 chcon -R system_u:object_r:svirt_runtime_t:s0:c1,c2 $d/run
 setsebool virt_use_execmem 1
 echo "emulator label: $(stat -c %C /usr/bin/qemu-system-x86_64)"
-runcon system_u:system_r:svirt_t:s0:c1,c2 qemu-system-x86_64 -S -display none -machine none \
-    -nodefaults -qmp unix:$d/run/qmp.sock,server=on,wait=off \
-    -blockdev driver=file,node-name=a,filename=$d/a.img </dev/null >>$d/run/qemu.log 2>&1 &
-qemu=$!
-python3 "$LSMVM_FILES/qmp.py" $d/run/qmp.sock system_u:system_r:virtd_t:s0:c1,c2 >$d/replies <<QMP
-{"execute": "qmp_capabilities"}
-{"execute": "human-monitor-command", "arguments": {"command-line": "qemu-io a \"read 0 4096\""}}
-{"execute": "blockdev-add", "arguments": {"driver": "file", "node-name": "b", "filename": "$d/b.img"}}
-QMP
-echo "ps: $(ps -eZ | grep " $qemu " | tr -s ' ')"
-echo "label: $(tr -d '\0' </proc/$qemu/attr/current)"
-for f in $(awk '$6 ~ "^/" { print $6 }' /proc/$qemu/maps | sort -u); do
-    echo "mapped: $(stat -c %C "$f") $f"
-done
-sed 's/^/reply: /' $d/replies
-kill $qemu
-wait $qemu || true
-sed 's/^/qemu: /' $d/run/qemu.log
+sh "$LSMVM_FILES/probe.sh" system_u:system_r:virtd_t:s0:c1,c2 \
+    runcon system_u:system_r:svirt_t:s0:c1,c2
 "#;
 
 #[test]
 fn lsm_selinux_qemu_in_svirt_t_opens_its_categories_image_only() {
     let out = VmCommand::shell(Lsm::SELinux, QEMU_SCRIPT)
-        .file("qmp.py", QMP_CLIENT)
+        .with_disk_probe()
         .run();
     out.assert_success();
     let field = |k: &str| {
@@ -123,11 +107,7 @@ fn lsm_selinux_qemu_in_svirt_t_opens_its_categories_image_only() {
 
     // The pitfall: the emulator and everything it mapped carry real labels.
     assert_eq!(field("emulator label"), "system_u:object_r:qemu_exec_t:s0");
-    let mapped: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("mapped: "))
-        .collect();
+    let mapped = out.lines_with("mapped");
     assert!(mapped.len() > 5, "QEMU's mapped files\n{out}");
     for line in &mapped {
         let label = line.split(' ').next().unwrap_or_default();
@@ -146,24 +126,7 @@ fn lsm_selinux_qemu_in_svirt_t_opens_its_categories_image_only() {
         field("ps")
     );
     assert_eq!(field("label"), "system_u:system_r:svirt_t:s0:c1,c2");
-    let replies: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("reply: "))
-        .collect();
-    assert_eq!(replies.len(), 3, "three QMP replies\n{out}");
-    assert_eq!(replies[0], r#"{"return": {}}"#);
-    assert_eq!(replies[1], r#"{"return": ""}"#, "qemu-io on a.img\n{out}");
-    assert!(
-        replies[2].contains("Could not open '/var/lib/lsmtest/b.img': Permission denied"),
-        "blockdev-add of the c3,c4 image must be refused with EACCES: {}\n{out}",
-        replies[2]
-    );
-    assert!(
-        out.stdout
-            .contains("qemu: read 4096/4096 bytes at offset 0"),
-        "QEMU read the c1,c2 image\n{out}"
-    );
+    assert_disk_probe(&out);
     assert_avc(
         &out,
         &[
