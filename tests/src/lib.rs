@@ -10,6 +10,7 @@
 //! SeaBIOS's escape sequences: look for the substring, not for an equal line.
 
 pub mod harness;
+pub mod lsm_vm;
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
