@@ -146,7 +146,7 @@ impl DacBackend {
             let (ou, og) = Self::owner(&res.path)?;
             if let Some(count) = remember::remember(&res.path, &format_label(ou, og))? {
                 if count > 1 && (ou, og) != (uid, gid) {
-                    let _ = remember::recall(&res.path);
+                    remember::undo(&res.path);
                     return Err(sec_err(format!(
                         "Setting different DAC user or group on {} which is already in use",
                         res.path.display()
@@ -156,7 +156,7 @@ impl DacBackend {
         }
         if let Err(e) = self.chown(&res.path, uid, gid) {
             if remembered && self.settings.remember_owner {
-                let _ = remember::recall(&res.path);
+                remember::undo(&res.path);
             }
             return Err(e);
         }
@@ -172,18 +172,23 @@ impl DacBackend {
         if !res.path.exists() {
             return Ok(());
         }
-        let (uid, gid) = if self.settings.remember_owner {
-            match remember::recall(&res.path)? {
-                Recall::InUse => return Ok(()),
-                Recall::Restore(l) => parse_label(&l)?,
-                // Never relabelled by us (a start that failed or died before reaching
-                // it), or relabelled by someone else: leave it alone.
-                Recall::NotRemembered => return Ok(()),
+        if !self.settings.remember_owner {
+            return self.chown(&res.path, 0, 0);
+        }
+        match remember::recall(&res.path)? {
+            Recall::InUse => Ok(()),
+            Recall::Restore(l) => {
+                let (uid, gid) = parse_label(&l)?;
+                // Owner first, then forget it: killed in between, the next restore
+                // still knows whom to give the file back to.
+                self.chown(&res.path, uid, gid)?;
+                remember::forget(&res.path);
+                Ok(())
             }
-        } else {
-            (0, 0)
-        };
-        self.chown(&res.path, uid, gid)
+            // Never relabelled by us (a start that failed or died before reaching
+            // it), or relabelled by someone else: leave it alone.
+            Recall::NotRemembered => Ok(()),
+        }
     }
 
     /// The per-resource DAC label, if the XML gave one.

@@ -93,7 +93,9 @@ pub fn remember(path: &Path, original: &str) -> Result<Option<u32>> {
 pub enum Recall {
     /// Other users remain: leave the file alone.
     InUse,
-    /// The last user: restore this owner (attributes already removed).
+    /// The last user: restore this owner, then call [`forget`]. The attributes stay until
+    /// then, so a process killed between the two leaves the owner remembered and the
+    /// next restore (from the relabel journal) does it again.
     Restore(String),
     /// Nothing was remembered: restore the default.
     NotRemembered,
@@ -109,12 +111,25 @@ pub fn recall(path: &Path) -> Result<Recall> {
         set(path, REF, &(count - 1).to_string())?;
         return Ok(Recall::InUse);
     }
-    let label = get(path, LABEL)?;
-    remove_all(path);
-    Ok(match label {
+    Ok(match get(path, LABEL)? {
         Some(l) => Recall::Restore(l),
-        None => Recall::NotRemembered,
+        None => {
+            remove_all(path);
+            Recall::NotRemembered
+        }
     })
+}
+
+/// Take back one [`remember`] whose relabel did not happen (the file keeps its owner).
+pub fn undo(path: &Path) {
+    if let Ok(Recall::Restore(_)) = recall(path) {
+        forget(path);
+    }
+}
+
+/// The owner [`Recall::Restore`] named has been given back: drop what was remembered.
+pub fn forget(path: &Path) {
+    remove_all(path);
 }
 
 #[cfg(test)]
@@ -134,6 +149,10 @@ mod tests {
         assert_eq!(remember(&f, "+107:+107").unwrap(), Some(2));
         assert_eq!(recall(&f).unwrap(), Recall::InUse);
         assert_eq!(recall(&f).unwrap(), Recall::Restore("+1000:+1000".into()));
+        // Until the owner is given back and forgotten, a second recall (a restore
+        // replayed after a crash) names the same owner again.
+        assert_eq!(recall(&f).unwrap(), Recall::Restore("+1000:+1000".into()));
+        forget(&f);
         assert_eq!(recall(&f).unwrap(), Recall::NotRemembered);
         assert!(xattr::list(&f)
             .unwrap()
