@@ -26,6 +26,12 @@ impl QemuDriver {
         layout.create_tree()?;
         let config = QemuConfig::load_or_default(&layout.config_file())
             .map_err(|e| Error::new(ErrorCode::ConfNotFound, ErrorDomain::Config, e.to_string()))?;
+        // A security_driver that names a backend this host cannot run (SELinux on a
+        // kernel without it) fails the open, as libvirt's driver start does, not the
+        // first start of a VM.
+        if !config.security_driver.names().is_empty() {
+            crate::security::SecuritySpec::from_config(&config, &layout.root).manager()?;
+        }
         Ok(QemuDriver {
             uri: format!("qemu:///embed?root={}", root.display()),
             layout,
