@@ -238,12 +238,15 @@ impl SecurityBackend for SelinuxBackend {
     }
 
     fn child_confinement(&self, _vm: &VmContext, label: &SecLabel) -> Result<ChildConfinement> {
-        let exec_label = match label.label_type.as_deref() {
-            Some("none") => None,
-            _ => label.label.clone(),
-        };
+        if label.label_type.as_deref() == Some("none") {
+            return Ok(ChildConfinement::default());
+        }
+        // The supervisor's QMP connection: this process's type at the VM's level, or
+        // QEMU (at cA,cB) may not write to a socket at the manager's whole range.
+        let ours = &self.host()?.ours;
         Ok(ChildConfinement {
-            exec_label,
+            exec_label: label.label.clone(),
+            monitor_socket_label: Some(ours.with_range(&Self::level(label)?).to_string()),
             ..Default::default()
         })
     }
