@@ -33,7 +33,16 @@ pub struct Qmp {
 
 /// The SELinux context of sockets this thread creates next (`""`: the default again).
 fn set_sockcreate(label: &str) -> Result<()> {
-    std::fs::write("/proc/thread-self/attr/sockcreate", label).map_err(|e| {
+    use std::io::Write;
+    // Write only, no O_CREAT: the attribute exists, and a create would ask the policy
+    // for more than setsockcreate.
+    let write = || -> std::io::Result<()> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/proc/thread-self/attr/sockcreate")?
+            .write_all(label.as_bytes())
+    };
+    write().map_err(|e| {
         Error::system(
             format!("cannot create the QEMU monitor connection in SELinux context '{label}'"),
             e,
