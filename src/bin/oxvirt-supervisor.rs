@@ -5,6 +5,7 @@
 // Link the built-in security backends so they register themselves.
 use oxvirt_security_dac as _;
 use oxvirt_security_none as _;
+use oxvirt_security_selinux as _;
 
 fn main() {
     std::process::exit(oxvirt_driver_qemu::supervisor::main());

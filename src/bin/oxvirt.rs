@@ -12,6 +12,7 @@ use oxvirt_driver_qemu as _;
 use oxvirt_driver_remote as _;
 use oxvirt_security_dac as _;
 use oxvirt_security_none as _;
+use oxvirt_security_selinux as _;
 
 /// Diagnostics as virsh prints them: `warning: ...`, `error: ...`, no timestamps.
 struct VirshStyle;

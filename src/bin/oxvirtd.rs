@@ -18,6 +18,7 @@ use oxvirt_driver_remote::server::{Instance, Limits, Opener, Server, SocketPolic
 // Link the built-in security backends: the hosted QEMU driver finds them by model name.
 use oxvirt_security_dac as _;
 use oxvirt_security_none as _;
+use oxvirt_security_selinux as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -375,3 +375,14 @@ pub fn assert_disk_probe(out: &VmOutput) {
         "QEMU read its own disk\n{out}"
     );
 }
+
+/// The kernel logged an enforced (`permissive=0`) SELinux AVC denial with all of `parts`.
+#[track_caller]
+pub fn assert_avc(out: &VmOutput, parts: &[&str]) {
+    let mut needles = vec!["avc:  denied", "permissive=0"];
+    needles.extend_from_slice(parts);
+    assert!(
+        !out.kernel_log_lines(&needles).is_empty(),
+        "no enforced AVC denial with {parts:?} in the kernel log\n{out}"
+    );
+}

@@ -4,7 +4,7 @@
 //! `svirt_t` enforced: a confined process is denied a file of another type, and QEMU in
 //! `svirt_t:s0:c1,c2` opens the image of its own categories but not one of `c3,c4`.
 
-use oxvirt_tests::lsm_vm::{assert_disk_probe, Lsm, VmCommand, VmOutput};
+use oxvirt_tests::lsm_vm::{assert_avc, assert_disk_probe, Lsm, VmCommand};
 
 /// The probe is a copy of `cat` labelled `qemu_exec_t`, `svirt_t`'s entrypoint; its
 /// output goes to files of its own label (it may not write the harness's pipes, which
@@ -135,16 +135,5 @@ fn lsm_selinux_qemu_in_svirt_t_opens_its_categories_image_only() {
             "tcontext=system_u:object_r:svirt_image_t:s0:c3,c4",
             "tclass=file",
         ],
-    );
-}
-
-/// The kernel logged an enforced (`permissive=0`) AVC denial with all of `parts`.
-#[track_caller]
-fn assert_avc(out: &VmOutput, parts: &[&str]) {
-    let mut needles = vec!["avc:  denied", "permissive=0"];
-    needles.extend_from_slice(parts);
-    assert!(
-        !out.kernel_log_lines(&needles).is_empty(),
-        "no enforced AVC denial with {parts:?} in the kernel log\n{out}"
     );
 }

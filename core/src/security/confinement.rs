@@ -133,6 +133,11 @@ pub struct ChildConfinement {
     /// Landlock rules; empty means no Landlock ruleset.
     #[serde(default)]
     pub landlock: LandlockRules,
+    /// SELinux context the supervisor creates its QMP connection with
+    /// (`/proc/thread-self/attr/sockcreate`; libvirt's `SetDaemonSocketLabel`): the
+    /// manager's type at the VM's level, so that QEMU may write to it.
+    #[serde(default)]
+    pub monitor_socket_label: Option<String>,
 }
 
 impl ChildConfinement {
@@ -151,6 +156,9 @@ impl ChildConfinement {
         }
         if self.apparmor_profile.is_none() {
             self.apparmor_profile = other.apparmor_profile;
+        }
+        if self.monitor_socket_label.is_none() {
+            self.monitor_socket_label = other.monitor_socket_label;
         }
         self.landlock.extend(other.landlock);
     }
@@ -246,6 +254,9 @@ pub struct Confinement {
     pub seccomp: Seccomp,
     /// Descriptors QEMU starts with, by number; every other descriptor is closed.
     pub fds: Vec<PassedFd>,
+    /// SELinux context of the supervisor's QMP connection (not applied to QEMU).
+    #[serde(default)]
+    pub monitor_socket_label: Option<String>,
 }
 
 fn sec_error(msg: String) -> Error {
@@ -283,6 +294,7 @@ impl Confinement {
             exec_label: c.exec_label,
             apparmor_profile: c.apparmor_profile,
             landlock: (!c.landlock.is_empty()).then_some(c.landlock),
+            monitor_socket_label: c.monitor_socket_label,
             ..Default::default()
         })
     }

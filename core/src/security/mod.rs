@@ -152,6 +152,11 @@ pub struct BackendSettings {
     pub remember_owner: bool,
     pub clear_emulator_capabilities: bool,
     pub privileged: bool,
+    /// A directory of the driver's root where backends keep what must outlive the
+    /// process that starts a VM (the SELinux backend's MCS reservations): the root's
+    /// `run/qemu`. `None` in older journals.
+    #[serde(default)]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// A built-in backend: its model name and constructor.

@@ -26,6 +26,15 @@ impl QemuDriver {
         layout.create_tree()?;
         let config = QemuConfig::load_or_default(&layout.config_file())
             .map_err(|e| Error::new(ErrorCode::ConfNotFound, ErrorDomain::Config, e.to_string()))?;
+        // A built-in backend named in security_driver that this host cannot run
+        // (SELinux on a kernel without it) fails the open, as libvirt's driver start
+        // does, not the first start of a VM. Plugins are checked when used.
+        let settings = crate::security::SecuritySpec::from_config(&config, &layout.root).settings;
+        for name in config.security_driver.names() {
+            if let Some(Ok(b)) = oxvirt_core::security::builtin_backend(name, &settings) {
+                b.probe()?;
+            }
+        }
         Ok(QemuDriver {
             uri: format!("qemu:///embed?root={}", root.display()),
             layout,

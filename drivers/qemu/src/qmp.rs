@@ -31,16 +31,49 @@ pub struct Qmp {
     pub greeting: Value,
 }
 
+/// The SELinux context of sockets this thread creates next (`""`: the default again).
+fn set_sockcreate(label: &str) -> Result<()> {
+    use std::io::Write;
+    // Write only, no O_CREAT: the attribute exists, and a create would ask the policy
+    // for more than setsockcreate.
+    let write = || -> std::io::Result<()> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/proc/thread-self/attr/sockcreate")?
+            .write_all(label.as_bytes())
+    };
+    write().map_err(|e| {
+        Error::system(
+            format!("cannot create the QEMU monitor connection in SELinux context '{label}'"),
+            e,
+        )
+    })
+}
+
 fn proto(msg: impl Into<String>) -> Error {
     Error::operation_failed(format!("QEMU monitor protocol error: {}", msg.into()))
 }
 
 impl Qmp {
-    /// Connect to `path`, retrying until it accepts or `timeout` passes.
-    pub async fn connect_retry(path: &Path, timeout: Duration) -> Result<Qmp> {
+    /// Connect to `path`, retrying until it accepts or `timeout` passes. With
+    /// `socket_label`, the connecting socket is created in that SELinux context
+    /// (`/proc/thread-self/attr/sockcreate`, set around each attempt; the runtime is
+    /// current-thread, so `socket()` runs on this thread).
+    pub async fn connect_retry(
+        path: &Path,
+        timeout: Duration,
+        socket_label: Option<&str>,
+    ) -> Result<Qmp> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            match UnixStream::connect(path).await {
+            if let Some(l) = socket_label {
+                set_sockcreate(l)?;
+            }
+            let attempt = UnixStream::connect(path).await;
+            if socket_label.is_some() {
+                set_sockcreate("")?;
+            }
+            match attempt {
                 Ok(s) => return Qmp::handshake(s).await,
                 Err(e) => {
                     if tokio::time::Instant::now() >= deadline {
@@ -311,7 +344,7 @@ mod tests {
                 "{\"error\": {\"class\": \"GenericError\", \"desc\": \"nope\"}, \"id\": ID}\n",
             ],
         ));
-        let mut q = Qmp::connect_retry(&p, Duration::from_secs(5))
+        let mut q = Qmp::connect_retry(&p, Duration::from_secs(5), None)
             .await
             .unwrap();
         assert_eq!(q.greeting["version"]["qemu"]["major"], 7);
@@ -333,7 +366,7 @@ mod tests {
             l,
             vec!["{\"return\": {}, \"id\": ID}\n", "{not json\n"],
         ));
-        let mut q = Qmp::connect_retry(&p, Duration::from_secs(5))
+        let mut q = Qmp::connect_retry(&p, Duration::from_secs(5), None)
             .await
             .unwrap();
         let err = q.execute("query-status", None).await.unwrap_err();
@@ -370,7 +403,7 @@ mod tests {
             let mut l = String::new();
             let _ = r.read_line(&mut l).await;
         });
-        let mut q = Qmp::connect_retry(&p, Duration::from_secs(5))
+        let mut q = Qmp::connect_retry(&p, Duration::from_secs(5), None)
             .await
             .unwrap();
         let r = q.execute_batch(&[("a", None), ("b", None)]).await.unwrap();

@@ -21,6 +21,9 @@ use remember::Recall;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+/// The model name, also the suffix of the remembered-owner attributes.
+const MODEL: &str = "dac";
+
 /// The DAC backend with its configured identity.
 pub struct DacBackend {
     uid: u32,
@@ -144,9 +147,9 @@ impl DacBackend {
         self.check_search(&res.path, uid, gid)?;
         if remembered && self.settings.remember_owner {
             let (ou, og) = Self::owner(&res.path)?;
-            if let Some(count) = remember::remember(&res.path, &format_label(ou, og))? {
+            if let Some(count) = remember::remember(MODEL, &res.path, &format_label(ou, og))? {
                 if count > 1 && (ou, og) != (uid, gid) {
-                    remember::undo(&res.path);
+                    remember::undo(MODEL, &res.path);
                     return Err(sec_err(format!(
                         "Setting different DAC user or group on {} which is already in use",
                         res.path.display()
@@ -156,7 +159,7 @@ impl DacBackend {
         }
         if let Err(e) = self.chown(&res.path, uid, gid) {
             if remembered && self.settings.remember_owner {
-                remember::undo(&res.path);
+                remember::undo(MODEL, &res.path);
             }
             return Err(e);
         }
@@ -175,14 +178,14 @@ impl DacBackend {
         if !self.settings.remember_owner {
             return self.chown(&res.path, 0, 0);
         }
-        match remember::recall(&res.path)? {
+        match remember::recall(MODEL, &res.path)? {
             Recall::InUse => Ok(()),
             Recall::Restore(l) => {
                 let (uid, gid) = parse_label(&l)?;
                 // Owner first, then forget it: killed in between, the next restore
                 // still knows whom to give the file back to.
                 self.chown(&res.path, uid, gid)?;
-                remember::forget(&res.path);
+                remember::forget(MODEL, &res.path);
                 Ok(())
             }
             // Never relabelled by us (a start that failed or died before reaching

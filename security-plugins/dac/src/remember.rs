@@ -1,15 +1,22 @@
-//! Remembered owners: before a file is chowned for a VM, its original owner is stored in
-//! `trusted.libvirt.security.dac` with a refcount (`ref_dac`) and the host boot time
-//! (`timestamp_dac`) — the same attributes libvirt uses, so both can share a host. The
-//! xattrs are written *before* the chown: they are the journal a crashed start is
-//! recovered from. The last user to stop restores the owner and removes the attributes.
+//! Remembered labels: before a file is relabelled for a VM, its original label is stored
+//! in `trusted.libvirt.security.MODEL` with a refcount (`ref_MODEL`) and the host boot
+//! time (`timestamp_MODEL`) — the same attributes libvirt uses, so both can share a host.
+//! MODEL is the backend's: `dac` (an owner, `+uid:+gid`) here, `selinux` (a context) in
+//! the SELinux backend, which uses this module too. The xattrs are written *before* the
+//! relabel: they are the journal a crashed start is recovered from. The last user to
+//! stop restores the label and removes the attributes.
 
 use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
 use std::path::Path;
 
-const LABEL: &str = "trusted.libvirt.security.dac";
-const REF: &str = "trusted.libvirt.security.ref_dac";
-const TIMESTAMP: &str = "trusted.libvirt.security.timestamp_dac";
+/// The three attribute names of `model`: label, refcount, timestamp.
+fn names(model: &str) -> [String; 3] {
+    [
+        format!("trusted.libvirt.security.{model}"),
+        format!("trusted.libvirt.security.ref_{model}"),
+        format!("trusted.libvirt.security.timestamp_{model}"),
+    ]
+}
 
 fn xattr_err(op: &str, name: &str, path: &Path, e: std::io::Error) -> Error {
     Error::new(
@@ -23,10 +30,13 @@ fn xattr_err(op: &str, name: &str, path: &Path, e: std::io::Error) -> Error {
     )
 }
 
+/// A filesystem that cannot hold the attributes (no xattrs, read-only): nothing is
+/// remembered there, as libvirt skips such paths.
 fn unsupported(e: &std::io::Error) -> bool {
     let code = e.raw_os_error();
     code == Some(nix::errno::Errno::ENOTSUP as i32)
         || code == Some(nix::errno::Errno::ENOSYS as i32)
+        || code == Some(nix::errno::Errno::EROFS as i32)
 }
 
 /// The host's boot time (`btime` of `/proc/stat`): a refcount from an earlier boot is stale.
@@ -52,26 +62,27 @@ fn set(path: &Path, name: &str, value: &str) -> Result<()> {
     xattr::set(path, name, value.as_bytes()).map_err(|e| xattr_err("set", name, path, e))
 }
 
-fn remove_all(path: &Path) {
-    for n in [LABEL, REF, TIMESTAMP] {
+fn remove_all(path: &Path, model: &str) {
+    for n in names(model) {
         let _ = xattr::remove(path, n);
     }
 }
 
-/// Record `original` as the owner of `path` (first user) or bump the refcount.
+/// Record `original` as `model`'s label of `path` (first user) or bump the refcount.
 /// Returns the new refcount; `None` when the filesystem has no xattrs.
-pub fn remember(path: &Path, original: &str) -> Result<Option<u32>> {
+pub fn remember(model: &str, path: &Path, original: &str) -> Result<Option<u32>> {
+    let [label, refcount, timestamp] = names(model);
     let now = boot_time();
-    let current = match xattr::get(path, REF) {
+    let current = match xattr::get(path, &refcount) {
         Ok(v) => v.map(|b| String::from_utf8_lossy(&b).into_owned()),
         Err(e) if unsupported(&e) => return Ok(None),
-        Err(e) => return Err(xattr_err("get", REF, path, e)),
+        Err(e) => return Err(xattr_err("get", &refcount, path, e)),
     };
     let mut count: u32 = match current {
         Some(c) => {
-            if get(path, TIMESTAMP)?.as_deref() != Some(now.as_str()) {
+            if get(path, &timestamp)?.as_deref() != Some(now.as_str()) {
                 // From an earlier boot: nothing of it is in use any more.
-                remove_all(path);
+                remove_all(path, model);
                 0
             } else {
                 c.trim().parse().unwrap_or(0)
@@ -81,10 +92,10 @@ pub fn remember(path: &Path, original: &str) -> Result<Option<u32>> {
     };
     count += 1;
     if count == 1 {
-        set(path, LABEL, original)?;
-        set(path, TIMESTAMP, &now)?;
+        set(path, &label, original)?;
+        set(path, &timestamp, &now)?;
     }
-    set(path, REF, &count.to_string())?;
+    set(path, &refcount, &count.to_string())?;
     Ok(Some(count))
 }
 
@@ -101,35 +112,36 @@ pub enum Recall {
     NotRemembered,
 }
 
-/// Drop one reference to `path`'s remembered owner.
-pub fn recall(path: &Path) -> Result<Recall> {
-    let Some(count) = get(path, REF)? else {
+/// Drop one reference to `path`'s remembered `model` label.
+pub fn recall(model: &str, path: &Path) -> Result<Recall> {
+    let [label, refcount, _] = names(model);
+    let Some(count) = get(path, &refcount)? else {
         return Ok(Recall::NotRemembered);
     };
     let count: u32 = count.trim().parse().unwrap_or(1);
     if count > 1 {
-        set(path, REF, &(count - 1).to_string())?;
+        set(path, &refcount, &(count - 1).to_string())?;
         return Ok(Recall::InUse);
     }
-    Ok(match get(path, LABEL)? {
+    Ok(match get(path, &label)? {
         Some(l) => Recall::Restore(l),
         None => {
-            remove_all(path);
+            remove_all(path, model);
             Recall::NotRemembered
         }
     })
 }
 
-/// Take back one [`remember`] whose relabel did not happen (the file keeps its owner).
-pub fn undo(path: &Path) {
-    if let Ok(Recall::Restore(_)) = recall(path) {
-        forget(path);
+/// Take back one [`remember`] whose relabel did not happen (the file keeps its label).
+pub fn undo(model: &str, path: &Path) {
+    if let Ok(Recall::Restore(_)) = recall(model, path) {
+        forget(model, path);
     }
 }
 
-/// The owner [`Recall::Restore`] named has been given back: drop what was remembered.
-pub fn forget(path: &Path) {
-    remove_all(path);
+/// The label [`Recall::Restore`] named has been given back: drop what was remembered.
+pub fn forget(model: &str, path: &Path) {
+    remove_all(path, model);
 }
 
 #[cfg(test)]
@@ -145,15 +157,21 @@ mod tests {
         let dir = tempfile::tempdir_in("/var/tmp").unwrap();
         let f = dir.path().join("disk.img");
         std::fs::write(&f, b"x").unwrap();
-        assert_eq!(remember(&f, "+1000:+1000").unwrap(), Some(1));
-        assert_eq!(remember(&f, "+107:+107").unwrap(), Some(2));
-        assert_eq!(recall(&f).unwrap(), Recall::InUse);
-        assert_eq!(recall(&f).unwrap(), Recall::Restore("+1000:+1000".into()));
+        assert_eq!(remember("dac", &f, "+1000:+1000").unwrap(), Some(1));
+        assert_eq!(remember("dac", &f, "+107:+107").unwrap(), Some(2));
+        assert_eq!(recall("dac", &f).unwrap(), Recall::InUse);
+        assert_eq!(
+            recall("dac", &f).unwrap(),
+            Recall::Restore("+1000:+1000".into())
+        );
         // Until the owner is given back and forgotten, a second recall (a restore
         // replayed after a crash) names the same owner again.
-        assert_eq!(recall(&f).unwrap(), Recall::Restore("+1000:+1000".into()));
-        forget(&f);
-        assert_eq!(recall(&f).unwrap(), Recall::NotRemembered);
+        assert_eq!(
+            recall("dac", &f).unwrap(),
+            Recall::Restore("+1000:+1000".into())
+        );
+        forget("dac", &f);
+        assert_eq!(recall("dac", &f).unwrap(), Recall::NotRemembered);
         assert!(xattr::list(&f)
             .unwrap()
             .all(|n| !n.to_string_lossy().starts_with("trusted.")));
@@ -167,10 +185,11 @@ mod tests {
         let dir = tempfile::tempdir_in("/var/tmp").unwrap();
         let f = dir.path().join("disk.img");
         std::fs::write(&f, b"x").unwrap();
-        set(&f, REF, "5").unwrap();
-        set(&f, LABEL, "+9:+9").unwrap();
-        set(&f, TIMESTAMP, "1").unwrap();
-        assert_eq!(remember(&f, "+1:+1").unwrap(), Some(1));
-        assert_eq!(recall(&f).unwrap(), Recall::Restore("+1:+1".into()));
+        let [label, refcount, timestamp] = names("dac");
+        set(&f, &refcount, "5").unwrap();
+        set(&f, &label, "+9:+9").unwrap();
+        set(&f, &timestamp, "1").unwrap();
+        assert_eq!(remember("dac", &f, "+1:+1").unwrap(), Some(1));
+        assert_eq!(recall("dac", &f).unwrap(), Recall::Restore("+1:+1".into()));
     }
 }

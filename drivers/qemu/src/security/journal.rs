@@ -135,6 +135,18 @@ pub fn recover(path: &Path) -> Result<()> {
         .map_err(|e| Error::system(format!("cannot remove '{}'", path.display()), e))
 }
 
+/// The context of the supervisor's QMP connection to the VM the journal at `path`
+/// records (SELinux), for a supervisor that re-adopts it.
+pub fn monitor_socket_label(path: &Path) -> Result<Option<String>> {
+    let Some(j) = Journal::read(path)? else {
+        return Ok(None);
+    };
+    let dom = parse_domain_xml(&j.domain_xml)?;
+    let mgr = j.security.manager()?;
+    let vm = vm_context(&dom, j.security.settings.privileged);
+    Ok(mgr.confinement(&vm, &j.labels)?.monitor_socket_label)
+}
+
 /// Re-register the labels of a VM that is being re-adopted.
 pub fn reserve(path: &Path) -> Result<()> {
     let Some(j) = Journal::read(path)? else {

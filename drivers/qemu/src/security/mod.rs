@@ -23,7 +23,7 @@ use oxvirt_core::security::{
 };
 use oxvirt_core::Result;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The security stack as configured, in a form that crosses process boundaries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +44,8 @@ pub struct SecuritySpec {
 }
 
 impl SecuritySpec {
-    pub fn from_config(cfg: &QemuConfig) -> SecuritySpec {
+    /// The stack `cfg` asks for, for the driver whose root is `root`.
+    pub fn from_config(cfg: &QemuConfig, root: &Path) -> SecuritySpec {
         let privileged = nix::unistd::geteuid().is_root();
         let names = cfg.security_driver.names();
         SecuritySpec {
@@ -56,6 +57,7 @@ impl SecuritySpec {
                 remember_owner: cfg.remember_owner,
                 clear_emulator_capabilities: cfg.clear_emulator_capabilities,
                 privileged,
+                state_dir: Some(root.join("run/qemu")),
             },
             default_confined: cfg.security_default_confined,
             require_confined: cfg.security_require_confined,

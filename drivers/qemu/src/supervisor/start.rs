@@ -161,8 +161,12 @@ fn adopt_qemu(spec: &LaunchSpec, pid: u32, start_time: u64, status: &mut Status)
 /// QMP up; a new start finishes (graphics, `cont`, running); an adoption reads the
 /// real run state. The status file is rewritten either way.
 async fn talk_to_qemu(spec: &LaunchSpec, qemu: &mut Qemu, status: &mut Status) -> Result<Qmp> {
+    let socket_label = match &spec.mode {
+        Mode::Start(plan) => plan.security.confinement.monitor_socket_label.clone(),
+        Mode::Adopt { .. } => crate::security::journal::monitor_socket_label(&spec.journal)?,
+    };
     let connected = tokio::select! {
-        q = Qmp::connect_retry(&spec.monitor, MONITOR_TIMEOUT) => q,
+        q = Qmp::connect_retry(&spec.monitor, MONITOR_TIMEOUT, socket_label.as_deref()) => q,
         _ = qemu.wait() => Err(Error::operation_failed("QEMU exited while starting up")),
     };
     let mut qmp = connected?;

@@ -25,7 +25,7 @@ pub(crate) fn capabilities(drv: &QemuDriver) -> Result<String> {
     let all = drv.all_caps();
     let host = caps::xml::HostInfo::probe();
     // One <secmodel> per backend of the configured stack, in stack order.
-    let secmodels = match SecuritySpec::from_config(&drv.config).manager() {
+    let secmodels = match SecuritySpec::from_config(&drv.config, &drv.layout.root).manager() {
         Ok(m) => m.secmodels(),
         Err(e) => {
             tracing::warn!("no <secmodel> in the capabilities: {}", e.message);

@@ -53,7 +53,7 @@ pub(crate) fn info(drv: &QemuDriver, key: &DomainKey) -> Result<DomainInfo> {
 }
 
 pub(crate) fn security_model(drv: &QemuDriver) -> Result<Option<(String, String)>> {
-    let mgr = SecuritySpec::from_config(&drv.config).manager()?;
+    let mgr = SecuritySpec::from_config(&drv.config, &drv.layout.root).manager()?;
     Ok(mgr.primary().map(|(m, d)| (m.to_string(), d.to_string())))
 }
 
@@ -91,7 +91,7 @@ impl QemuDriver {
         dom: &Domain,
         active: bool,
     ) -> Result<Vec<oxvirt_core::driver::SecurityInfo>> {
-        let mgr = SecuritySpec::from_config(&self.config).manager()?;
+        let mgr = SecuritySpec::from_config(&self.config, &self.layout.root).manager()?;
         let Some((model, doi)) = mgr.primary() else {
             return Ok(Vec::new());
         };

@@ -212,7 +212,7 @@ impl QemuDriver {
             on_reboot: dom.on_reboot().as_str().to_string(),
             on_crash: dom.on_crash().as_str().to_string(),
             destroy_grace_seconds: self.config.destroy_grace_seconds,
-            security: SecuritySpec::from_config(&self.config),
+            security: SecuritySpec::from_config(&self.config, &self.layout.root),
             journal: self.layout.journal(name),
             lock_fd: None,
             mode,
@@ -244,7 +244,7 @@ impl QemuDriver {
         let cmd = argv::build_with_caps(dom, &ctx, &caps)?;
         let log = self.layout.log_file(&dom.name);
         let (plan, live_seclabels) = security::plan(
-            &SecuritySpec::from_config(&self.config),
+            &SecuritySpec::from_config(&self.config, &self.layout.root),
             &PlanInput {
                 domain: dom,
                 id,
