@@ -149,6 +149,13 @@ fn level(ctx: &str) -> &str {
 fn lsm_selinux_two_vms_get_own_categories_and_cannot_reach_each_other() {
     let out = run(TWO_VMS);
     let (ca, cb) = (field(&out, "ctx a"), field(&out, "ctx b"));
+    assert_running_labels(&out, ca, cb);
+    assert_a_cannot_reach_b(&out, ca, cb);
+    assert_labels_given_back(&out);
+}
+
+/// Each VM runs in its own category pair; its images carry that pair.
+fn assert_running_labels(out: &VmOutput, ca: &str, cb: &str) {
     for c in [ca, cb] {
         assert!(
             c.starts_with("system_u:system_r:svirt_t:s0:c"),
@@ -162,14 +169,14 @@ fn lsm_selinux_two_vms_get_own_categories_and_cannot_reach_each_other() {
         "{out}"
     );
     let image = |c: &str| format!("system_u:object_r:svirt_image_t:{}", level(c));
-    assert_eq!(field(&out, "label running a"), image(ca));
-    assert_eq!(field(&out, "label running b"), image(cb));
+    assert_eq!(field(out, "label running a"), image(ca));
+    assert_eq!(field(out, "label running b"), image(cb));
     assert_eq!(
-        field(&out, "label running base"),
+        field(out, "label running base"),
         "system_u:object_r:virt_content_t:s0"
     );
     assert_eq!(
-        field(&out, "dominfo"),
+        field(out, "dominfo"),
         format!("Security label: {ca} (enforcing)")
     );
     let xml = out.lines_with("xml").join("");
@@ -179,30 +186,31 @@ fn lsm_selinux_two_vms_get_own_categories_and_cannot_reach_each_other() {
         "{out}"
     );
     assert!(
-        field(&out, "caps").contains("<doi>0</doi><baselabeltype='kvm'>system_u:system_r:svirt_t:s0</baselabel><baselabeltype='qemu'>system_u:system_r:svirt_t:s0</baselabel>"),
+        field(out, "caps").contains("<doi>0</doi><baselabeltype='kvm'>system_u:system_r:svirt_t:s0</baselabel><baselabeltype='qemu'>system_u:system_r:svirt_t:s0</baselabel>"),
         "{out}"
     );
+}
 
-    assert_eq!(field(&out, "probe own").trim(), "0", "{out}");
+/// QEMU A, probed by file opens and by its own monitor, reaches only its own disk.
+fn assert_a_cannot_reach_b(out: &VmOutput, ca: &str, cb: &str) {
+    let image = |c: &str| format!("system_u:object_r:svirt_image_t:{}", level(c));
+    assert_eq!(field(out, "probe own").trim(), "0", "{out}");
     for (probe, target) in [
         ("other", "b.img"),
         ("shadow", "shadow"),
         ("home", "home-file"),
     ] {
-        let got = field(&out, &format!("probe {probe}"));
+        let got = field(out, &format!("probe {probe}"));
         assert!(
             got.starts_with("1 ") && got.ends_with("Permission denied"),
             "{probe}: {got}\n{out}"
         );
         assert_avc(
-            &out,
+            out,
             &[&format!("name=\"{target}\""), &format!("scontext={ca}")],
         );
     }
-    assert_avc(
-        &out,
-        &["name=\"b.img\"", &format!("tcontext={}", image(cb))],
-    );
+    assert_avc(out, &["name=\"b.img\"", &format!("tcontext={}", image(cb))]);
     let monitor = out.lines_with("monitor");
     assert_eq!(monitor.len(), 3, "{out}");
     assert!(
@@ -222,7 +230,7 @@ fn lsm_selinux_two_vms_get_own_categories_and_cannot_reach_each_other() {
     );
     // QEMU A may not even search B's directory, which holds B's QMP socket.
     assert_avc(
-        &out,
+        out,
         &[
             "{ search }",
             &format!("scontext={ca}"),
@@ -230,25 +238,28 @@ fn lsm_selinux_two_vms_get_own_categories_and_cannot_reach_each_other() {
             "tclass=dir",
         ],
     );
+}
 
-    let original = field(&out, "original");
+/// Stopped, destroyed or killed: every label is given back, every pair released.
+fn assert_labels_given_back(out: &VmOutput) {
+    let original = field(out, "original");
     assert_eq!(original, "system_u:object_r:virt_var_lib_t:s0");
-    assert_eq!(field(&out, "label stopped a"), original, "after destroy");
-    assert_eq!(field(&out, "label stopped b"), original, "after QEMU quit");
+    assert_eq!(field(out, "label stopped a"), original, "after destroy");
+    assert_eq!(field(out, "label stopped b"), original, "after QEMU quit");
     assert_eq!(
-        field(&out, "label killed b"),
+        field(out, "label killed b"),
         original,
         "after SIGKILL of QEMU"
     );
     // A read-only image is never given back (other VMs may use it), as libvirt.
     assert_eq!(
-        field(&out, "label stopped base"),
+        field(out, "label stopped base"),
         "system_u:object_r:virt_content_t:s0"
     );
     for n in ["a", "b", "base"] {
-        assert_eq!(field(&out, &format!("trusted {n}")), "none", "{out}");
+        assert_eq!(field(out, &format!("trusted {n}")), "none", "{out}");
     }
-    assert_eq!(field(&out, "mcs"), "0", "every pair released\n{out}");
+    assert_eq!(field(out, "mcs"), "0", "every pair released\n{out}");
 }
 
 #[test]
