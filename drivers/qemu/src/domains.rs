@@ -13,6 +13,7 @@ use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::Arc;
 
 pub(crate) use crate::table::Entry;
 
@@ -52,7 +53,7 @@ impl QemuDriver {
     }
 
     /// The domain `key` names, its status checked against the process table.
-    pub(crate) fn entry(&self, key: &DomainKey) -> Result<Entry> {
+    pub(crate) fn entry(&self, key: &DomainKey) -> Result<Arc<Entry>> {
         if let DomainKey::Name(n) = key {
             if n.is_empty() || n.contains('/') || n.starts_with('.') {
                 return Err(no_domain(key));
@@ -75,7 +76,7 @@ impl QemuDriver {
     }
 
     /// `name` after recovery looked at its status (a QEMU or supervisor gone), reread.
-    fn checked(&self, name: &str) -> Result<Option<Entry>> {
+    fn checked(&self, name: &str) -> Result<Option<Arc<Entry>>> {
         self.refresh(name)?;
         self.table.reload(name)?;
         self.table.get(&DomainKey::Name(name.to_string()))

@@ -27,7 +27,7 @@ use oxvirt_core::driver::{DomainChange, DomainKey, DomainState, DomainSummary, S
 use oxvirt_core::{Error, Result};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use uuid::Uuid;
 use watch::{domain_file_name, Watch};
 
@@ -77,7 +77,7 @@ pub(crate) struct Table {
 #[derive(Default)]
 struct Inner {
     /// Sorted by name, as listings return them.
-    entries: BTreeMap<String, Entry>,
+    entries: BTreeMap<String, Arc<Entry>>,
     by_uuid: HashMap<Uuid, String>,
     by_id: HashMap<u32, String>,
     /// Every domain of the root is in `entries` (else only those looked up by name).
@@ -117,7 +117,7 @@ impl Table {
     }
 
     /// The domain `key` names, as its files say now.
-    pub(crate) fn get(&self, key: &DomainKey) -> Result<Option<Entry>> {
+    pub(crate) fn get(&self, key: &DomainKey) -> Result<Option<Arc<Entry>>> {
         let mut inner = self.inner();
         self.sync(&mut inner)?;
         let name = match key {
@@ -148,7 +148,7 @@ impl Table {
         names.extend(inner.by_uuid.get(uuid).cloned());
         Ok(names
             .iter()
-            .filter_map(|n| inner.entries.get(n).map(Entry::summary))
+            .filter_map(|n| inner.entries.get(n).map(|e| e.summary()))
             .collect())
     }
 
@@ -158,7 +158,7 @@ impl Table {
         let mut inner = self.inner();
         self.sync(&mut inner)?;
         self.complete(&mut inner)?;
-        Ok(inner.entries.values().map(&mut f).collect())
+        Ok(inner.entries.values().map(|e| f(e)).collect())
     }
 
     /// Reread `name`'s files now: after the driver wrote them, or after recovery.
@@ -230,7 +230,7 @@ impl Table {
 
     /// Read `name`'s files into the table (or drop it when it has none).
     fn load(&self, inner: &mut Inner, name: &str) -> Result<()> {
-        let fresh = self.read_entry(name)?;
+        let fresh = self.read_entry(name)?.map(Arc::new);
         let old = inner.entries.remove(name);
         if let Some(o) = &old {
             inner.by_uuid.remove(&o.uuid);
@@ -245,7 +245,7 @@ impl Table {
             }
         }
         if let Some(changes) = inner.changes.as_mut() {
-            changes.extend(definition_change(old.as_ref(), fresh.as_ref()));
+            changes.extend(definition_change(old.as_deref(), fresh.as_deref()));
         }
         if let Some(e) = fresh {
             inner.entries.insert(name.to_string(), e);

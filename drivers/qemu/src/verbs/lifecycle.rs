@@ -101,7 +101,7 @@ pub(crate) fn start(drv: &QemuDriver, key: &DomainKey) -> Result<DomainSummary> 
     if e.status.is_some() || drv.refresh_locked(&e.name)?.is_some() {
         return Err(Error::operation_invalid("Domain is already active"));
     }
-    let dom = e.definition.ok_or_else(|| no_domain(key))?;
+    let dom = e.definition.clone().ok_or_else(|| no_domain(key))?;
     drv.launch(&dom, true, &_guard)
 }
 
@@ -429,7 +429,7 @@ impl QemuDriver {
         timeout: Duration,
     ) -> Result<Option<serde_json::Value>> {
         let e = self.entry(key)?;
-        let Some(st) = e.status else {
+        let Some(st) = &e.status else {
             return Err(Error::operation_invalid(
                 "Requested operation is not valid: domain is not running",
             ));
