@@ -309,6 +309,23 @@ pub trait Connection: Send + Sync {
     fn security_model(&self) -> Result<Option<(String, String)>> {
         Ok(None)
     }
+    /// The domain changes the driver saw since the last call, in order (lifecycle events
+    /// of the daemon); `None` when the driver does not report changes (then the caller
+    /// diffs `list`). The first call starts the recording.
+    fn changes(&self) -> Option<Vec<DomainChange>> {
+        None
+    }
+    /// Block until [`Connection::changes`] may have something new, at most `timeout`.
+    fn wait_changes(&self, timeout: std::time::Duration) {
+        std::thread::sleep(timeout)
+    }
+}
+
+/// One domain's summary before and after a change (`None`: it did not / does not exist).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainChange {
+    pub before: Option<DomainSummary>,
+    pub after: Option<DomainSummary>,
 }
 
 fn not_supported(what: &str) -> crate::Error {

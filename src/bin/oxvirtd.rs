@@ -57,7 +57,8 @@ struct Args {
     /// `test:///default`) are served to clients that open them.
     #[arg(long, value_name = "DIR")]
     plugin_dir: Option<PathBuf>,
-    /// How often the lifecycle-event watcher polls the driver, in milliseconds.
+    /// The longest the lifecycle-event watcher waits for the driver's notifications
+    /// before looking again, in milliseconds (a driver without them is polled this often).
     #[arg(long, default_value_t = 200)]
     event_poll_ms: u64,
 }

@@ -4,8 +4,10 @@
 //! `domains.rs`.
 
 use crate::driver::QemuDriver;
-use crate::verbs::{host, info, lifecycle, monitor, native_formats};
-use oxvirt_core::driver::{Connection, DomainInfo, DomainKey, DomainSummary, ListFilter, XmlFlags};
+use crate::verbs::{events, host, info, lifecycle, monitor, native_formats};
+use oxvirt_core::driver::{
+    Connection, DomainChange, DomainInfo, DomainKey, DomainSummary, ListFilter, XmlFlags,
+};
 use oxvirt_core::{Error, Result};
 use std::path::Path;
 
@@ -81,6 +83,12 @@ impl Connection for QemuDriver {
     }
     fn security_model(&self) -> Result<Option<(String, String)>> {
         info::security_model(self)
+    }
+    fn changes(&self) -> Option<Vec<DomainChange>> {
+        events::changes(self)
+    }
+    fn wait_changes(&self, timeout: std::time::Duration) {
+        events::wait_changes(self, timeout)
     }
 }
 

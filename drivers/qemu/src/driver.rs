@@ -1,7 +1,8 @@
 //! One open QEMU driver instance: its root's layout, its `qemu.toml` and its URI. The
-//! domain table (`domains.rs`) and the verbs (`verbs/`) are `impl`s and functions on it.
+//! domain table (`table.rs`, looked up through `domains.rs`) and the verbs (`verbs/`) are `impl`s and functions on it.
 
 use crate::paths::RootLayout;
+use crate::table::Table;
 use oxvirt_config::QemuConfig;
 use oxvirt_core::{Error, ErrorCode, ErrorDomain, Result};
 use std::path::Path;
@@ -11,6 +12,13 @@ pub struct QemuDriver {
     pub(crate) layout: RootLayout,
     pub(crate) config: QemuConfig,
     pub(crate) uri: String,
+    /// Every domain of the root, kept current (`table.rs`).
+    pub(crate) table: Table,
+    /// Held from a define's identity check to its write, so two defines in this
+    /// process cannot both claim one name or uuid.
+    pub(crate) define_lock: std::sync::Mutex<()>,
+    /// The supervisors' notifications, once the daemon asked for changes (`notify.rs`).
+    pub(crate) listener: std::sync::OnceLock<Option<crate::notify::Listener>>,
 }
 
 impl QemuDriver {
@@ -37,6 +45,9 @@ impl QemuDriver {
         }
         Ok(QemuDriver {
             uri: format!("qemu:///embed?root={}", root.display()),
+            table: Table::new(&layout),
+            define_lock: std::sync::Mutex::new(()),
+            listener: std::sync::OnceLock::new(),
             layout,
             config,
         })

@@ -7,11 +7,13 @@ pub mod control;
 pub mod domains;
 pub mod driver;
 pub mod native;
+pub mod notify;
 pub mod paths;
 pub mod process;
 pub mod qmp;
 pub mod status;
 pub mod supervisor;
+mod table;
 pub mod verbs;
 
 pub use driver::QemuDriver;

@@ -110,12 +110,23 @@ impl QemuDriver {
         self.remove_vm_files(name, st.id);
         let path = self.layout.status(name);
         match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::system(
-                format!("cannot remove '{}'", path.display()),
-                e,
-            )),
-            _ => Ok(()),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::system(
+                    format!("cannot remove '{}'", path.display()),
+                    e,
+                ))
+            }
+            _ => {}
         }
+        // The supervisor cannot announce this stop any more: say it in its place.
+        let uuid = oxvirt_core::domain::parse_domain_xml(&st.domain_xml)
+            .map(|d| d.uuid)
+            .unwrap_or_default();
+        let before = Some((st.state, st.reason));
+        let after = (oxvirt_core::driver::DomainState::Shutoff, reason);
+        let note = crate::notify::Note::new(name, uuid, st.id, st.persistent, before, after);
+        crate::notify::publish(&self.layout.status_dir(), &note);
+        Ok(())
     }
 
     /// Replay a journal that no status file goes with, and remove the VM's directories.
@@ -150,12 +161,17 @@ impl QemuDriver {
 /// The supervisor named in a status file still runs (not a zombie, and started when the
 /// status file says — a reused pid is not our supervisor).
 pub(crate) fn supervisor_alive(st: &Status) -> bool {
-    if st.supervisor_pid == 0 {
+    supervisor_alive_pid(st.supervisor_pid, st.supervisor_start_time)
+}
+
+/// [`supervisor_alive`] from the two numbers.
+pub(crate) fn supervisor_alive_pid(pid: u32, start_time: u64) -> bool {
+    if pid == 0 {
         return false;
     }
-    match process::stat(st.supervisor_pid) {
+    match process::stat(pid) {
         Some(s) if s.state == 'Z' || s.state == 'X' => false,
-        Some(s) => st.supervisor_start_time == 0 || s.start_time == st.supervisor_start_time,
+        Some(s) => start_time == 0 || s.start_time == start_time,
         None => false,
     }
 }

@@ -1,14 +1,17 @@
-//! Domain lifecycle events for the daemon: a watcher that turns changes in the driver's
-//! domain list into libvirt lifecycle events, fanned out to every client connection.
+//! Domain lifecycle events for the daemon, fanned out to every client connection.
 //!
-//! Design: [`EventBus::refresh`] lists all domains (`Connection::list`) and diffs the
-//! result against the previous snapshot. The watcher calls it every `period`; the server
-//! calls it after every state-changing call it handles, before replying, so a client's
-//! own operations are never missed however fast they follow each other.
-//! Polling also catches what the daemon did not cause: a guest powering itself off,
-//! another process (the embedded CLI) starting or destroying a VM. A redefinition of an
-//! existing domain is invisible to the diff, so the server emits `DEFINED_UPDATED`
-//! itself. Changes that come and go within one period are not seen.
+//! Design: a driver that reports its changes (`Connection::changes`: the QEMU driver's
+//! supervisor notifications and its domain table's definitions) is asked for them by
+//! [`EventBus::refresh`] — the watcher calls it whenever the driver says something
+//! happened (`Connection::wait_changes`, which blocks until then), and the server calls
+//! it after every state-changing call it handles, before replying, so a client's own
+//! operations come before its reply. Nothing lists the domains: the cost of an event
+//! does not grow with their number, and a change that comes and goes at once (a start
+//! that fails a moment later) is still reported, in order.
+//! A driver that reports nothing is polled instead: `refresh` lists all domains and
+//! diffs the result against the previous snapshot (changes within one period are not
+//! seen). A redefinition of an existing domain is invisible to both, so the server
+//! emits `DEFINED_UPDATED` itself.
 
 use crate::protocol::{lifecycle as lc, RemoteDomain};
 use oxvirt_core::driver::{Connection, DomainState, DomainSummary, ListFilter, StateReason};
@@ -61,9 +64,20 @@ impl EventBus {
     pub fn emit(&self, ev: DomainEvent) {
         let _ = self.tx.send(ev);
     }
-    /// List the domains now and emit the events since the last snapshot (blocking).
+    /// Emit the events since the last call (blocking): the driver's changes, or the
+    /// difference between a listing now and the last one.
     pub fn refresh(&self, conn: &dyn Connection) {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(changes) = conn.changes() {
+            let one = |s: Option<DomainSummary>| s.into_iter().map(|s| (s.uuid, s)).collect();
+            for c in changes {
+                for ev in diff(&one(c.before), &one(c.after)) {
+                    tracing::debug!(?ev, "lifecycle event");
+                    self.emit(ev);
+                }
+            }
+            return;
+        }
         let Some(now) = snapshot(conn) else {
             return;
         };
@@ -181,12 +195,15 @@ fn snapshot(conn: &dyn Connection) -> Option<Snapshot> {
     }
 }
 
-/// Run the watcher until the runtime shuts down.
+/// Run the watcher until the runtime shuts down: emit, then wait until the driver has
+/// something new (at most `period`; a driver that reports nothing is polled every
+/// `period`).
 pub async fn watch(conn: Arc<dyn Connection>, bus: EventBus, period: Duration) {
     loop {
         let (c, b) = (conn.clone(), bus.clone());
         let _ = tokio::task::spawn_blocking(move || b.refresh(&*c)).await;
-        tokio::time::sleep(period).await;
+        let c = conn.clone();
+        let _ = tokio::task::spawn_blocking(move || c.wait_changes(period)).await;
     }
 }
 

@@ -25,6 +25,7 @@ pub struct Out {
 pub struct Daemon {
     pub dir: tempfile::TempDir,
     child: Child,
+    extra: Vec<std::ffi::OsString>,
 }
 
 impl Daemon {
@@ -38,30 +39,50 @@ impl Daemon {
             .prefix("oxd")
             .tempdir_in("/tmp")
             .unwrap();
-        let log = std::fs::File::create(dir.path().join("oxvirtd.log")).unwrap();
-        let child = Command::new(bin("oxvirtd"))
-            .arg("--socket-dir")
-            .arg(dir.path().join("s"))
-            .arg("--root")
-            .arg(dir.path().join("root"))
-            .args(extra(dir.path()))
-            .env("OXVIRT_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let d = Daemon { dir, child };
+        let extra = extra(dir.path());
+        let child = spawn_oxvirtd(dir.path(), &extra);
+        let d = Daemon { dir, child, extra };
+        d.wait_sockets();
+        d
+    }
+
+    /// Stop the daemon (SIGTERM, waited for) and start it again on the same root.
+    pub fn restart(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_file(self.socket());
+        let _ = std::fs::remove_file(self.ro_socket());
+        self.child = spawn_oxvirtd(self.dir.path(), &self.extra);
+        self.wait_sockets();
+    }
+
+    fn wait_sockets(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !d.socket().exists() || !d.ro_socket().exists() {
+        while !self.socket().exists() || !self.ro_socket().exists() {
             assert!(
                 Instant::now() < deadline,
                 "oxvirtd did not create its sockets:\n{}",
-                d.log()
+                self.log()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        d
     }
+
+    fn stop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -146,20 +167,28 @@ impl Drop for Daemon {
                 }
             }
         }
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
+}
+
+/// `oxvirtd` on `dir`'s root and socket directory, logging (appending) to its log.
+fn spawn_oxvirtd(dir: &Path, extra: &[std::ffi::OsString]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("oxvirtd.log"))
+        .unwrap();
+    Command::new(bin("oxvirtd"))
+        .arg("--socket-dir")
+        .arg(dir.join("s"))
+        .arg("--root")
+        .arg(dir.join("root"))
+        .args(extra)
+        .env("OXVIRT_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
 }
 
 /// `program` on PATH, or a panic naming the Debian package that has it.

@@ -88,6 +88,10 @@ async fn run(spec: LaunchSpec) -> i32 {
     };
     match start::start(spec).await {
         Ok((sup, qmp, listener)) => {
+            if matches!(sup.spec.mode, crate::control::Mode::Start(_)) {
+                // Announced before the OK: the starter's events come first.
+                sup.announce(None, (sup.status.state, sup.status.reason));
+            }
             release_lock();
             report("OK");
             sup.serve(qmp, listener).await;

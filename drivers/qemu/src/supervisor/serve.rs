@@ -59,11 +59,13 @@ impl Supervisor {
         if self.status.state == state && self.status.reason == reason {
             return;
         }
+        let before = (self.status.state, self.status.reason);
         self.status.state = state;
         self.status.reason = reason;
         if let Err(e) = self.status.write(&self.spec.status) {
             log_line(&self.spec.log, &format!("cannot update status: {e}"));
         }
+        self.announce(Some(before), (state, reason));
     }
 
     async fn on_event(&mut self, qmp: &mut Qmp, ev: QmpEvent) {
@@ -159,6 +161,9 @@ impl Supervisor {
             log_line(&self.spec.log, &format!("restoring labels failed: {e}"));
         }
         cleanup_files(&self.spec);
+        // Announced before the destroy's reply: the caller's events come first.
+        let before = (self.status.state, self.status.reason);
+        self.announce(Some(before), (DomainState::Shutoff, reason));
         if let Some(mut w) = destroy_reply {
             send_reply(&mut w, &Reply::ok(None)).await;
         }

@@ -3,8 +3,9 @@
 
 use super::qemu::Qemu;
 use crate::control::LaunchSpec;
+use crate::notify::Note;
 use crate::status::Status;
-use oxvirt_core::driver::StateReason;
+use oxvirt_core::driver::{DomainState, StateReason};
 
 /// Everything the event loop tracks.
 pub(super) struct Supervisor {
@@ -17,6 +18,34 @@ pub(super) struct Supervisor {
     /// `-no-shutdown` pausing a guest that powered off): they change no reason.
     pub(super) expected_stops: u32,
     pub(super) expected_resumes: u32,
+}
+
+impl Supervisor {
+    /// Tell the root's listeners (the daemon) about a state change (`notify.rs`).
+    pub(super) fn announce(
+        &self,
+        before: Option<(DomainState, StateReason)>,
+        after: (DomainState, StateReason),
+    ) {
+        announce(&self.spec, self.status.persistent, before, after);
+    }
+}
+
+/// [`Supervisor::announce`] before the event loop runs.
+pub(super) fn announce(
+    spec: &LaunchSpec,
+    persistent: bool,
+    before: Option<(DomainState, StateReason)>,
+    after: (DomainState, StateReason),
+) {
+    let Some(dir) = spec.status.parent() else {
+        return;
+    };
+    let uuid = oxvirt_core::domain::parse_domain_xml(&spec.domain_xml)
+        .map(|d| d.uuid)
+        .unwrap_or_default();
+    let note = Note::new(&spec.name, uuid, spec.id, persistent, before, after);
+    crate::notify::publish(dir, &note);
 }
 
 /// Remove what a running VM leaves on disk (status file, control socket, runtime and

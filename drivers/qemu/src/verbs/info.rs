@@ -9,14 +9,11 @@ use oxvirt_core::driver::{DomainInfo, DomainKey, DomainSummary, ListFilter, XmlF
 use oxvirt_core::Result;
 
 pub(crate) fn list(drv: &QemuDriver, filter: ListFilter) -> Result<Vec<DomainSummary>> {
-    let mut out = Vec::new();
-    for e in drv.entries()? {
-        let s = drv.summary(&e)?;
+    let mut out = drv.summaries()?;
+    out.retain(|s| {
         let active = s.state.is_active();
-        if (active && filter.active) || (!active && filter.inactive) {
-            out.push(s);
-        }
-    }
+        (active && filter.active) || (!active && filter.inactive)
+    });
     oxvirt_core::driver::sort_for_listing(&mut out);
     Ok(out)
 }

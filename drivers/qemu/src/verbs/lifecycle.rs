@@ -27,11 +27,13 @@ pub(crate) const CONTROL_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) fn define_xml(drv: &QemuDriver, xml: &str) -> Result<DomainSummary> {
     let dom = parse_domain_xml(xml)?;
     check_emulator(drv, &dom)?;
-    // Identity first: it refreshes every domain, which may take their locks.
+    // One define at a time in this process from the identity check to the write.
+    let _defining = drv.define_lock.lock().unwrap_or_else(|e| e.into_inner());
     drv.check_identity(&dom)?;
     let _guard = drv.lock(&dom.name)?;
     let text = format_domain_xml(&dom, FormatOptions::default());
     write_atomic(&drv.layout.definition(&dom.name), text.as_bytes())?;
+    drv.table.reload(&dom.name)?;
     if let Some(st) = drv.refresh_locked(&dom.name)? {
         let _ = control::call(
             &st.control,
@@ -78,13 +80,12 @@ pub(crate) fn undefine(drv: &QemuDriver, key: &DomainKey) -> Result<()> {
     std::fs::remove_file(&path)
         .map_err(|err| Error::system(format!("cannot remove '{}'", path.display()), err))?;
     let _ = std::fs::remove_file(drv.layout.shutoff_reason(&e.name));
-    Ok(())
+    drv.table.reload(&e.name)
 }
 
 pub(crate) fn create_xml(drv: &QemuDriver, xml: &str) -> Result<DomainSummary> {
     let dom = parse_domain_xml(xml)?;
     check_emulator(drv, &dom)?;
-    // Identity first: it refreshes every domain, which may take their locks.
     drv.check_identity(&dom)?;
     let _guard = drv.lock(&dom.name)?;
     if drv.layout.definition(&dom.name).exists() {
@@ -100,7 +101,7 @@ pub(crate) fn start(drv: &QemuDriver, key: &DomainKey) -> Result<DomainSummary> 
     if e.status.is_some() || drv.refresh_locked(&e.name)?.is_some() {
         return Err(Error::operation_invalid("Domain is already active"));
     }
-    let dom = e.definition.ok_or_else(|| no_domain(key))?;
+    let dom = e.definition.clone().ok_or_else(|| no_domain(key))?;
     drv.launch(&dom, true, &_guard)
 }
 
@@ -409,6 +410,7 @@ impl QemuDriver {
         let st = Status::read(&self.layout.status(&dom.name))?.ok_or_else(|| {
             Error::operation_failed(format!("domain '{}' stopped right after start", dom.name))
         })?;
+        self.table.reload(&dom.name)?;
         Ok(DomainSummary {
             name: dom.name.clone(),
             uuid: dom.uuid,
@@ -427,7 +429,7 @@ impl QemuDriver {
         timeout: Duration,
     ) -> Result<Option<serde_json::Value>> {
         let e = self.entry(key)?;
-        let Some(st) = e.status else {
+        let Some(st) = &e.status else {
             return Err(Error::operation_invalid(
                 "Requested operation is not valid: domain is not running",
             ));

@@ -7,7 +7,7 @@ use crate::events::{remote_domain, DomainEvent};
 use crate::protocol::lifecycle as lc;
 use crate::protocol::procs as p;
 use crate::xdr::Decoder;
-use oxvirt_core::driver::{Connection, DomainKey, ListFilter};
+use oxvirt_core::driver::{Connection, DomainKey};
 
 pub(super) const HANDLERS: &[Reg] = &[
     Reg::remote(p::DOMAIN_DEFINE_XML, "DOMAIN_DEFINE_XML", define),
@@ -57,13 +57,14 @@ fn define_flags(call: &Call<'_>, d: &mut Decoder<'_>) -> CallResult {
 }
 
 fn define_xml(call: &Call<'_>, xml: &str) -> CallResult {
-    // A redefinition is invisible to the watcher's diff: announce it here.
-    let before = call.conn.list(ListFilter {
-        active: true,
-        inactive: true,
-    })?;
+    // A redefinition is invisible to the watcher's diff: announce it here. Only the
+    // domain of that name is looked up (an unparsable document is the define's to
+    // refuse).
+    let before = oxvirt_core::domain::parse_domain_xml(xml)
+        .ok()
+        .and_then(|d| call.conn.lookup(&DomainKey::Name(d.name)).ok());
     let s = call.conn.define_xml(xml)?;
-    if call.primary && before.iter().any(|b| b.uuid == s.uuid && b.persistent) {
+    if call.primary && before.is_some_and(|b| b.uuid == s.uuid && b.persistent) {
         call.server.bus.emit(DomainEvent {
             dom: remote_domain(&s),
             event: lc::DEFINED,
