@@ -19,6 +19,8 @@ pub struct Targets {
     pub own_dir: PathBuf,
     pub other_disk: PathBuf,
     pub other_qmp: PathBuf,
+    /// The other VM's runtime directory (`run/qemu/domain-ID-B`).
+    pub other_run_dir: PathBuf,
     pub other_pid: u32,
     /// The driver's root (its `etc/qemu.toml` and the other VM's `etc/qemu/B.xml`).
     pub root: PathBuf,
@@ -44,6 +46,7 @@ impl Targets {
                 "own_dir" => t.own_dir = v.into(),
                 "other_disk" => t.other_disk = v.into(),
                 "other_qmp" => t.other_qmp = v.into(),
+                "other_run_dir" => t.other_run_dir = v.into(),
                 "other_pid" => t.other_pid = v.parse().unwrap_or(0),
                 "root" => t.root = v.into(),
                 "other_name" => t.other_name = v.into(),
@@ -65,6 +68,7 @@ impl Targets {
             format!("own_dir={}", self.own_dir.display()),
             format!("other_disk={}", self.other_disk.display()),
             format!("other_qmp={}", self.other_qmp.display()),
+            format!("other_run_dir={}", self.other_run_dir.display()),
             format!("other_pid={}", self.other_pid),
             format!("root={}", self.root.display()),
             format!("other_name={}", self.other_name),
@@ -89,6 +93,10 @@ pub const CELLS: &[(&str, &str)] = &[
     ("write_root_home", "create a file in /root"),
     ("host_block", "open a host block device"),
     ("dev_mem", "open /dev/mem"),
+    (
+        "other_run_dir",
+        "create a file in the other VM's runtime directory",
+    ),
     ("other_qmp", "talk QMP on the other VM's monitor socket"),
     ("ptrace_other", "ptrace the other QEMU (PTRACE_SEIZE)"),
     ("signal_other", "signal the other QEMU (kill 0)"),
@@ -115,14 +123,24 @@ fn errno_text() -> String {
     io_text(std::io::Error::last_os_error())
 }
 
+/// `denied: ENAME` for the error numbers the cells meet.
 fn io_text(e: std::io::Error) -> String {
-    format!(
-        "denied: {}{}",
-        e.kind(),
-        e.raw_os_error()
-            .map(|n| format!(" (errno {n})"))
-            .unwrap_or_default()
-    )
+    let n = e.raw_os_error().unwrap_or(0);
+    let name = match n {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::ESRCH => "ESRCH",
+        libc::EACCES => "EACCES",
+        libc::EBUSY => "EBUSY",
+        libc::EINVAL => "EINVAL",
+        libc::EROFS => "EROFS",
+        libc::ECONNREFUSED => "ECONNREFUSED",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::EXDEV => "EXDEV",
+        0 => return format!("denied: {e}"),
+        _ => return format!("denied: errno {n}"),
+    };
+    format!("denied: {name}")
 }
 
 fn cpath(p: &std::path::Path) -> CString {
@@ -179,10 +197,7 @@ fn other_qmp(t: &Targets) -> String {
         Ok(n) if String::from_utf8_lossy(&buf[..n]).contains("QMP") => "ok".into(),
         // QEMU serves one QMP client, and the VM's supervisor is it: a second
         // connection waits in the backlog and gets no greeting.
-        _ => {
-            "denied: connected, but QEMU does not answer (its supervisor holds the one QMP session)"
-                .into()
-        }
+        _ => "denied: no answer".into(),
     }
 }
 
@@ -326,6 +341,7 @@ pub fn run_cells(t: &Targets) -> Vec<(&'static str, String)> {
         ("write_root_home", try_create("/root".as_ref())),
         ("host_block", block),
         ("dev_mem", try_open("/dev/mem".as_ref(), libc::O_RDONLY)),
+        ("other_run_dir", try_create(&t.other_run_dir)),
         ("other_qmp", other_qmp(t)),
         ("ptrace_other", ptrace_other(t)),
         ("signal_other", signal_other(t)),

@@ -11,6 +11,7 @@
 
 pub mod confined;
 pub mod escape;
+pub mod escape_run;
 pub mod harness;
 pub mod lsm_vm;
 

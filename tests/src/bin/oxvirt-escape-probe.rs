@@ -48,7 +48,7 @@ fn listen(args: &[String]) -> i32 {
             return 1;
         }
     };
-    println!("listening");
+    println!("listening {}", std::process::id());
     std::thread::sleep(std::time::Duration::from_secs(secs.parse().unwrap_or(30)));
     drop(l);
     0
