@@ -4,6 +4,7 @@
 
 // Link the built-in security backends so they register themselves.
 use oxvirt_security_dac as _;
+use oxvirt_security_landlock as _;
 use oxvirt_security_none as _;
 use oxvirt_security_selinux as _;
 

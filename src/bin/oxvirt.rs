@@ -11,6 +11,7 @@ use tracing_subscriber::registry::LookupSpan;
 use oxvirt_driver_qemu as _;
 use oxvirt_driver_remote as _;
 use oxvirt_security_dac as _;
+use oxvirt_security_landlock as _;
 use oxvirt_security_none as _;
 use oxvirt_security_selinux as _;
 

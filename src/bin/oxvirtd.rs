@@ -17,6 +17,7 @@ use oxvirt_driver_qemu::QemuDriver;
 use oxvirt_driver_remote::server::{Instance, Limits, Opener, Server, SocketPolicy};
 // Link the built-in security backends: the hosted QEMU driver finds them by model name.
 use oxvirt_security_dac as _;
+use oxvirt_security_landlock as _;
 use oxvirt_security_none as _;
 use oxvirt_security_selinux as _;
 use std::os::unix::fs::PermissionsExt;

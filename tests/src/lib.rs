@@ -9,6 +9,9 @@
 //! itself off right after the marker. The marker may share its console line with
 //! SeaBIOS's escape sequences: look for the substring, not for an equal line.
 
+pub mod confined;
+pub mod escape;
+pub mod escape_run;
 pub mod harness;
 pub mod lsm_vm;
 

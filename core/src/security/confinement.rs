@@ -94,6 +94,10 @@ pub struct LandlockRules {
     pub net: Vec<LandlockPort>,
     #[serde(default)]
     pub scopes: Vec<LandlockScope>,
+    /// Network accesses left unrestricted (not handled by the ruleset): binding when a
+    /// graphics port is automatic (QEMU picks a free port itself).
+    #[serde(default)]
+    pub unrestricted_net: Vec<NetAccess>,
 }
 
 impl LandlockRules {
@@ -107,6 +111,11 @@ impl LandlockRules {
         for s in other.scopes {
             if !self.scopes.contains(&s) {
                 self.scopes.push(s);
+            }
+        }
+        for n in other.unrestricted_net {
+            if !self.unrestricted_net.contains(&n) {
+                self.unrestricted_net.push(n);
             }
         }
     }

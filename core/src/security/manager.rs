@@ -232,23 +232,31 @@ impl SecurityManager {
         first.map_or(Ok(()), Err)
     }
 
-    /// The merged confinement of every backend, primary first.
+    /// The merged confinement of every backend, primary first, for a VM touching
+    /// `resources`.
     pub fn child_confinement(
         &self,
         vm: &VmContext,
         labels: &[SecLabel],
+        resources: &[Resource],
     ) -> Result<ChildConfinement> {
         let mut c = ChildConfinement::default();
         for b in &self.backends {
-            c.merge(b.child_confinement(vm, self.label_for(labels, b.model())?)?);
+            let label = self.label_for(labels, b.model())?;
+            c.merge(b.child_confinement_for(vm, label, resources)?);
         }
         Ok(c)
     }
 
     /// The stack's part of the confinement value (identity, capabilities,
     /// `no_new_privs`, labels, Landlock); the driver adds its own fields.
-    pub fn confinement(&self, vm: &VmContext, labels: &[SecLabel]) -> Result<Confinement> {
-        Confinement::from_backends(self.child_confinement(vm, labels)?)
+    pub fn confinement(
+        &self,
+        vm: &VmContext,
+        labels: &[SecLabel],
+        resources: &[Resource],
+    ) -> Result<Confinement> {
+        Confinement::from_backends(self.child_confinement(vm, labels, resources)?)
     }
 
     /// The `<seclabel>` elements for the live XML.
@@ -482,11 +490,11 @@ mod tests {
             Some("dynamic"),
             "implicit dynamic DAC label (default_confined)"
         );
-        let c = m.child_confinement(&ctx(&d), &labels).unwrap();
+        let c = m.child_confinement(&ctx(&d), &labels, &[]).unwrap();
         assert_eq!(c.uid, Some(107));
         assert_eq!(c.exec_label.as_deref(), Some("svirt_t"));
         // The fake DAC gives a uid without a gid: the value refuses half an identity.
-        let e = m.confinement(&ctx(&d), &labels).unwrap_err();
+        let e = m.confinement(&ctx(&d), &labels, &[]).unwrap_err();
         assert!(e.message.contains("incomplete identity"), "{}", e.message);
         let d = domain("<seclabel type='dynamic' model='apparmor'/>");
         let e = m.gen_labels(&ctx(&d)).unwrap_err();

@@ -129,6 +129,16 @@ pub trait SecurityBackend: Send + Sync {
     }
     /// What the QEMU child must become (applied by the core after fork, before exec).
     fn child_confinement(&self, vm: &VmContext, label: &SecLabel) -> Result<ChildConfinement>;
+    /// The same, knowing the VM's host resources (what the manager calls): a backend
+    /// whose confinement names paths (Landlock) overrides this; the default ignores them.
+    fn child_confinement_for(
+        &self,
+        vm: &VmContext,
+        label: &SecLabel,
+        _resources: &[Resource],
+    ) -> Result<ChildConfinement> {
+        self.child_confinement(vm, label)
+    }
     /// The `<secmodel>` for the capabilities XML.
     fn secmodel(&self) -> SecModel {
         SecModel {
@@ -157,6 +167,10 @@ pub struct BackendSettings {
     /// `run/qemu`. `None` in older journals.
     #[serde(default)]
     pub state_dir: Option<PathBuf>,
+    /// The device nodes every VM may open (qemu.toml `cgroup_device_acl` or libvirt's
+    /// default): the Landlock backend allows exactly these under `/dev`.
+    #[serde(default)]
+    pub device_acl: Vec<String>,
 }
 
 /// A built-in backend: its model name and constructor.

@@ -9,8 +9,10 @@
 //! that no file names.
 
 mod child;
+mod landlock;
 mod prepare;
 
+pub use landlock::abi as landlock_abi;
 pub use prepare::{check, Exec};
 
 use crate::process::Pidfd;

@@ -9,7 +9,7 @@ use crate::cgroup;
 use crate::resources::precreate_chardev_files;
 use crate::status::write_atomic;
 use oxvirt_core::domain::{format_domain_xml, parse_domain_xml, FormatOptions, SecLabel};
-use oxvirt_core::security::Resource;
+use oxvirt_core::security::{Confinement, Resource};
 use oxvirt_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -32,6 +32,10 @@ pub struct Journal {
     /// The VM's id (names its directories; absent in older journals).
     #[serde(default)]
     pub id: Option<u32>,
+    /// The confinement QEMU was started with (what `oxvirt confinement` reports for a
+    /// running VM; absent in older journals).
+    #[serde(default)]
+    pub confinement: Option<Confinement>,
 }
 
 impl Journal {
@@ -95,6 +99,7 @@ pub fn apply(
         cgroup_kind,
         supervisor_pid: std::process::id(),
         id: dom.id,
+        confinement: Some(plan.confinement.clone()),
     }
     .write(journal_path)?;
     let vm = vm_context(&dom, spec.settings.privileged);
@@ -144,7 +149,9 @@ pub fn monitor_socket_label(path: &Path) -> Result<Option<String>> {
     let dom = parse_domain_xml(&j.domain_xml)?;
     let mgr = j.security.manager()?;
     let vm = vm_context(&dom, j.security.settings.privileged);
-    Ok(mgr.confinement(&vm, &j.labels)?.monitor_socket_label)
+    Ok(mgr
+        .confinement(&vm, &j.labels, &j.resources)?
+        .monitor_socket_label)
 }
 
 /// Re-register the labels of a VM that is being re-adopted.

@@ -58,6 +58,7 @@ impl SecuritySpec {
                 clear_emulator_capabilities: cfg.clear_emulator_capabilities,
                 privileged,
                 state_dir: Some(root.join("run/qemu")),
+                device_acl: cfg.effective_cgroup_device_acl(),
             },
             default_confined: cfg.security_default_confined,
             require_confined: cfg.security_require_confined,

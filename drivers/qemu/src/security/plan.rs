@@ -47,7 +47,8 @@ pub fn plan(spec: &SecuritySpec, input: &PlanInput) -> Result<(SecurityPlan, Vec
     let mgr = spec.manager()?;
     let vm = vm_context(input.domain, spec.settings.privileged);
     let labels = mgr.gen_labels(&vm)?;
-    let mut confinement = mgr.confinement(&vm, &labels)?;
+    let resources = vm_resources(input.domain, input.vm_dirs);
+    let mut confinement = mgr.confinement(&vm, &labels, &resources)?;
     confinement.cgroup = cgroup_placement(spec, input)?;
     confinement.rlimits = input.rlimits;
     confinement.seccomp = Seccomp {
@@ -58,7 +59,7 @@ pub fn plan(spec: &SecuritySpec, input: &PlanInput) -> Result<(SecurityPlan, Vec
     Ok((
         SecurityPlan {
             labels,
-            resources: vm_resources(input.domain, input.vm_dirs),
+            resources,
             confinement,
         },
         live,

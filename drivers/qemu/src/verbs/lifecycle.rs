@@ -244,10 +244,16 @@ impl QemuDriver {
         let caps = self.caps_for(&emulator)?;
         let cmd = argv::build_with_caps(dom, &ctx, &caps)?;
         let log = self.layout.log_file(&dom.name);
+        // The backends see the emulator that will run (Landlock allows executing it).
+        let mut live = dom.clone();
+        live.id = Some(id);
+        if live.devices.emulator.is_none() {
+            live.devices.emulator = Some(emulator.display().to_string());
+        }
         let (plan, live_seclabels) = security::plan(
             &SecuritySpec::from_config(&self.config, &self.layout.root),
             &PlanInput {
-                domain: dom,
+                domain: &live,
                 id,
                 root: &self.layout.root,
                 vm_dirs: &[runtime_dir.as_path(), domain_dir.as_path()],
@@ -261,11 +267,6 @@ impl QemuDriver {
         )?;
         // A step this build cannot apply is refused before anything is relabelled.
         launch::check(&plan.confinement)?;
-        let mut live = dom.clone();
-        live.id = Some(id);
-        if live.devices.emulator.is_none() {
-            live.devices.emulator = Some(emulator.display().to_string());
-        }
         live.seclabels = live_seclabels;
         let start = StartPlan {
             command_line: cmd.to_shell_line(),
