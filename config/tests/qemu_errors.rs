@@ -69,7 +69,13 @@ const BOOL_KEYS: &[&str] = &[
     "clear_emulator_capabilities",
 ];
 
-const STRING_KEYS: &[&str] = &["user", "group", "vnc_listen", "plugin_dir"];
+const STRING_KEYS: &[&str] = &[
+    "user",
+    "group",
+    "vnc_listen",
+    "plugin_dir",
+    "apparmor_profile_dir",
+];
 
 const LIST_KEYS: &[&str] = &[
     "cgroup_controllers",

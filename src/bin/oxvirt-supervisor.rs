@@ -3,6 +3,7 @@
 //! the built-in security backends, as `oxvirt` does.
 
 // Link the built-in security backends so they register themselves.
+use oxvirt_security_apparmor as _;
 use oxvirt_security_dac as _;
 use oxvirt_security_landlock as _;
 use oxvirt_security_none as _;

@@ -10,6 +10,7 @@ use tracing_subscriber::registry::LookupSpan;
 // Link the built-in drivers and security backends so they register themselves.
 use oxvirt_driver_qemu as _;
 use oxvirt_driver_remote as _;
+use oxvirt_security_apparmor as _;
 use oxvirt_security_dac as _;
 use oxvirt_security_landlock as _;
 use oxvirt_security_none as _;

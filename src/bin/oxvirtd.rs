@@ -16,6 +16,7 @@ use oxvirt_core::driver::Connection;
 use oxvirt_driver_qemu::QemuDriver;
 use oxvirt_driver_remote::server::{Instance, Limits, Opener, Server, SocketPolicy};
 // Link the built-in security backends: the hosted QEMU driver finds them by model name.
+use oxvirt_security_apparmor as _;
 use oxvirt_security_dac as _;
 use oxvirt_security_landlock as _;
 use oxvirt_security_none as _;

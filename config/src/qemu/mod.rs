@@ -40,6 +40,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "vnc_listen",
     "plugin_dir",
     "emulator_dirs",
+    "apparmor_profile_dir",
     "destroy_grace_seconds",
     "shutdown_timeout_seconds",
 ];

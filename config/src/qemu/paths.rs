@@ -1,4 +1,4 @@
-//! qemu.toml's path keys (oxvirt's): `plugin_dir`, `emulator_dirs`.
+//! qemu.toml's path keys (oxvirt's): `plugin_dir`, `emulator_dirs`, `apparmor_profile_dir`.
 
 use super::schema::QemuConfig;
 use crate::check::{bad, check_abs_dir, check_no_duplicates, Check};
@@ -8,7 +8,7 @@ use crate::file::Section;
 use std::path::PathBuf;
 
 pub(super) const SECTION: Section<QemuConfig> = Section {
-    keys: &["plugin_dir", "emulator_dirs"],
+    keys: &["plugin_dir", "emulator_dirs", "apparmor_profile_dir"],
     set,
     check,
 };
@@ -19,6 +19,7 @@ fn set(c: &mut QemuConfig, f: &Field<'_>) -> Result<bool, ConfigError> {
         "emulator_dirs" => {
             c.emulator_dirs = f.string_list()?.into_iter().map(PathBuf::from).collect()
         }
+        "apparmor_profile_dir" => c.apparmor_profile_dir = Some(PathBuf::from(f.string()?)),
         _ => return Ok(false),
     }
     Ok(true)
@@ -27,6 +28,10 @@ fn set(c: &mut QemuConfig, f: &Field<'_>) -> Result<bool, ConfigError> {
 fn check(c: &QemuConfig, key: &str) -> Check {
     match key {
         "plugin_dir" => match &c.plugin_dir {
+            Some(dir) => check_abs_dir(dir),
+            None => Ok(()),
+        },
+        "apparmor_profile_dir" => match &c.apparmor_profile_dir {
             Some(dir) => check_abs_dir(dir),
             None => Ok(()),
         },

@@ -59,6 +59,9 @@ pub struct QemuConfig {
     pub plugin_dir: Option<PathBuf>,
     /// oxvirt: where QEMU binaries are looked for.
     pub emulator_dirs: Vec<PathBuf>,
+    /// oxvirt: where the AppArmor backend keeps the VMs' profiles; `None`:
+    /// `/etc/apparmor.d/libvirt`, under the root for `qemu:///embed`.
+    pub apparmor_profile_dir: Option<PathBuf>,
     /// oxvirt: `destroy` sends SIGTERM, then SIGKILL after this many seconds.
     pub destroy_grace_seconds: u64,
     /// oxvirt: how long `shutdown` waits for the guest to power off.
@@ -86,6 +89,7 @@ impl Default for QemuConfig {
             vnc_listen: "127.0.0.1".to_string(),
             plugin_dir: None,
             emulator_dirs: vec![PathBuf::from("/usr/bin")],
+            apparmor_profile_dir: None,
             destroy_grace_seconds: 10,
             shutdown_timeout_seconds: 300,
         }

@@ -171,6 +171,14 @@ pub struct BackendSettings {
     /// default): the Landlock backend allows exactly these under `/dev`.
     #[serde(default)]
     pub device_acl: Vec<String>,
+    /// Where the AppArmor backend keeps the VMs' profiles (qemu.toml's
+    /// `apparmor_profile_dir`, else `etc/apparmor.d/libvirt` under the root).
+    #[serde(default)]
+    pub apparmor_profile_dir: Option<PathBuf>,
+    /// Where the VMs' logs are (`log/qemu` under the root): QEMU writes its log through
+    /// a descriptor that a profile must allow.
+    #[serde(default)]
+    pub log_dir: Option<PathBuf>,
 }
 
 /// A built-in backend: its model name and constructor.

@@ -275,12 +275,30 @@ fn prepare_selinux_exec(label: Option<&str>) -> Result<Option<AttrWrite>> {
 
 /// AppArmor `aa_change_onexec`: `exec PROFILE` written to
 /// `/proc/self/attr/apparmor/exec` (kernels with LSM stacking), else
-/// `/proc/self/attr/exec`. Not in this build.
+/// `/proc/self/attr/exec`; the write is `child.rs`'s exec label step, after SELinux's.
+/// Refused when this host's kernel has no AppArmor, before anything forks.
 fn prepare_apparmor_exec(profile: Option<&str>) -> Result<Option<AttrWrite>> {
-    match profile {
-        None => Ok(None),
-        Some(_) => Err(unsupported("an AppArmor profile")),
+    let Some(profile) = profile else {
+        return Ok(None);
+    };
+    if !Path::new("/sys/kernel/security/apparmor/profiles").exists() {
+        return Err(Error::new(
+            ErrorCode::ConfigUnsupported,
+            ErrorDomain::Security,
+            format!(
+                "QEMU is to be exec'd under the AppArmor profile '{profile}', but AppArmor \
+                 is not enabled on this host (no /sys/kernel/security/apparmor); remove \
+                 \"apparmor\" from security_driver in qemu.toml"
+            ),
+        ));
     }
+    Ok(Some(AttrWrite {
+        paths: vec![
+            cstring("path", b"/proc/self/attr/apparmor/exec")?,
+            cstring("path", b"/proc/self/attr/exec")?,
+        ],
+        data: cstring("AppArmor profile", format!("exec {profile}").as_bytes())?.into_bytes(),
+    }))
 }
 
 fn prepare_exec(e: &Exec) -> Result<PreparedExec> {
@@ -333,7 +351,12 @@ mod tests {
         );
         c.exec_label = None;
         c.apparmor_profile = Some("libvirt-x".into());
-        assert!(check(&c).unwrap_err().message.contains("AppArmor profile"));
+        let e = check(&c).unwrap_err();
+        assert!(
+            e.message.contains("AppArmor is not enabled"),
+            "{}",
+            e.message
+        );
         c.apparmor_profile = None;
         // This host's kernel has Landlock: a ruleset is accepted and built.
         c.landlock = Some(LandlockRules {

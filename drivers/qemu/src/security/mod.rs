@@ -59,6 +59,12 @@ impl SecuritySpec {
                 privileged,
                 state_dir: Some(root.join("run/qemu")),
                 device_acl: cfg.effective_cgroup_device_acl(),
+                apparmor_profile_dir: Some(
+                    cfg.apparmor_profile_dir
+                        .clone()
+                        .unwrap_or_else(|| root.join("etc/apparmor.d/libvirt")),
+                ),
+                log_dir: Some(root.join("log/qemu")),
             },
             default_confined: cfg.security_default_confined,
             require_confined: cfg.security_require_confined,
