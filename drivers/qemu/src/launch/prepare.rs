@@ -66,17 +66,6 @@ pub(crate) struct Prepared {
     pub exec: PreparedExec,
 }
 
-fn unsupported(what: &str) -> Error {
-    Error::new(
-        ErrorCode::ConfigUnsupported,
-        ErrorDomain::Security,
-        format!(
-            "{what} is not implemented in this oxvirt build; remove that backend from \
-             security_driver in qemu.toml"
-        ),
-    )
-}
-
 fn unsupported_here(what: &str) -> Error {
     Error::new(
         ErrorCode::ConfigUnsupported,
