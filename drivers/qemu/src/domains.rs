@@ -46,6 +46,12 @@ impl QemuDriver {
                         out.push(e.summary());
                     }
                 }
+                None if self.layout.journal(&s.name).exists() => {
+                    // A start or stop was interrupted before a status file: replay.
+                    if let Some(e) = self.checked(&s.name)? {
+                        out.push(e.summary());
+                    }
+                }
                 _ => out.push(s),
             }
         }
@@ -69,6 +75,11 @@ impl QemuDriver {
                     st.supervisor_start_time,
                 ) =>
             {
+                self.checked(&e.name)?.ok_or_else(|| no_domain(key))
+            }
+            // A journal without a status file: a start or stop was interrupted before
+            // QEMU was recorded (one stat per look; recovery replays it).
+            None if self.layout.journal(&e.name).exists() => {
                 self.checked(&e.name)?.ok_or_else(|| no_domain(key))
             }
             _ => Ok(e),
