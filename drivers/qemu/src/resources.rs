@@ -63,7 +63,10 @@ pub fn vm_resources(dom: &Domain, vm_dirs: &[&Path]) -> Vec<Resource> {
             relabel,
             label: label.clone(),
         });
-        if d.disk_type == DiskType::File {
+        // Only a disk declared qcow2 has a backing chain: QEMU opens any other as its
+        // declared format (raw when none, argv/devices/disk.rs), so a qcow2 header a guest
+        // wrote into its raw disk must not name host files for the backends to open up.
+        if d.disk_type == DiskType::File && d.driver_type.as_deref() == Some("qcow2") {
             let mut cur = PathBuf::from(src);
             for _ in 0..MAX_CHAIN {
                 let Some(b) = qcow2_backing_file(&cur) else {
@@ -172,7 +175,7 @@ mod tests {
         assert_eq!(qcow2_backing_file(&base), None);
         let dom = oxvirt_core::domain::parse_domain_xml(&format!(
             "<domain type='qemu'><name>x</name><memory>1024</memory><os><type>hvm</type></os>\
-             <devices><disk type='file' device='disk'><source file='{}'/><target dev='vda' bus='virtio'/></disk></devices></domain>",
+             <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{}'/><target dev='vda' bus='virtio'/></disk></devices></domain>",
             top.display()
         ))
         .unwrap();
@@ -180,5 +183,34 @@ mod tests {
         assert_eq!(res.len(), 2);
         assert_eq!(res[1].kind, ResourceKind::BackingFile);
         assert_eq!(res[1].path, base);
+    }
+
+    #[test]
+    fn a_qcow2_header_inside_a_raw_disk_names_nothing() {
+        // A guest can write any bytes into its raw disk, a qcow2 header naming a host
+        // file included; QEMU opens the disk as raw, so no backend may open that file up.
+        let dir = tempfile::tempdir().unwrap();
+        let disk = dir.path().join("guest.img");
+        let mut h = vec![0u8; 512];
+        h[0..4].copy_from_slice(b"QFI\xfb");
+        h[8..16].copy_from_slice(&100u64.to_be_bytes());
+        h[16..20].copy_from_slice(&11u32.to_be_bytes());
+        h[100..111].copy_from_slice(b"/etc/shadow");
+        std::fs::write(&disk, &h).unwrap();
+        assert_eq!(
+            qcow2_backing_file(&disk),
+            Some(PathBuf::from("/etc/shadow"))
+        );
+        for driver in ["", "<driver name='qemu' type='raw'/>"] {
+            let dom = oxvirt_core::domain::parse_domain_xml(&format!(
+                "<domain type='qemu'><name>x</name><memory>1024</memory><os><type>hvm</type></os>\
+                 <devices><disk type='file' device='disk'>{driver}<source file='{}'/><target dev='vda' bus='virtio'/></disk></devices></domain>",
+                disk.display()
+            ))
+            .unwrap();
+            let res = vm_resources(&dom, &[]);
+            assert_eq!(res.len(), 1, "{driver}: {res:?}");
+            assert_eq!(res[0].path, disk);
+        }
     }
 }
