@@ -126,7 +126,10 @@ fn unsupported_attributes_and_nested_elements_are_named() {
         &["element <iotune> in <disk>", "/domain/devices/disk/iotune"],
     );
     assert_err(
-        &guest("", "<features><kvm><dirty-ring state='on'/></kvm></features>"),
+        &guest(
+            "",
+            "<features><kvm><dirty-ring state='on'/></kvm></features>",
+        ),
         &["element <dirty-ring> in <kvm>"],
     );
     assert_err(
@@ -286,7 +289,10 @@ fn bad_enum_values_name_attribute_and_allowed_values() {
         &["'sometimes'", "attribute 'offset' of <clock>"],
     );
     assert_err(
-        &guest("", "<clock><timer name='rtc'><catchup limit='1'/></timer></clock>"),
+        &guest(
+            "",
+            "<clock><timer name='rtc'><catchup limit='1'/></timer></clock>",
+        ),
         &["element <catchup> in <timer>", "not supported"],
     );
     assert_err(

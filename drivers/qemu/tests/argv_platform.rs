@@ -116,12 +116,14 @@ fn what_qemu_cannot_do_is_refused_naming_it() {
         ("qemu", "<clock><timer name='tsc' mode='native'/></clock>", "<timer name='tsc'> mode and present"),
         ("qemu", "<features><hap state='off'/></features>", "<hap state='off'>"),
         ("qemu", "<features><ioapic driver='qemu'/></features>", "<ioapic driver=..>"),
-        ("qemu", "<features><hyperv><synic state='on'/></hyperv></features>", "'synic' requires 'vpindex'"),
+        ("kvm", "<features><hyperv><synic state='on'/></hyperv></features>", "'synic' requires 'vpindex'"),
         (
-            "qemu",
+            "kvm",
             "<features><hyperv><vpindex state='on'/><synic state='on'/><stimer state='on'/></hyperv></features>",
             "requires the hypervclock timer",
         ),
+        ("qemu", "<features><hyperv><vpindex state='on'/></hyperv></features>", "'vpindex' needs <domain type='kvm'>"),
+        ("qemu", "<features><kvm><hint-dedicated state='on'/></kvm></features>", "needs <domain type='kvm'>"),
     ];
     for (virt, extra, want) in cases {
         let msg = refused(virt, extra);

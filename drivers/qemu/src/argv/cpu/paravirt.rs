@@ -4,7 +4,7 @@
 //! `<hyperv>` (`hv-*=on`, or `hv-passthrough=on`), `<kvm>` (`kvm=off` for hidden,
 //! `kvm-hint-dedicated=on`, `kvm-poll-control=on`, `kvm-pv-ipi=off`), `<pmu>`.
 
-use oxvirt_core::domain::{Domain, Hyperv, HYPERV_FEATURES};
+use oxvirt_core::domain::{Domain, Hyperv, VirtType, HYPERV_FEATURES};
 use oxvirt_core::{Error, Result};
 
 fn on_off(b: bool) -> &'static str {
@@ -84,12 +84,36 @@ fn hyperv(h: &Hyperv, out: &mut Vec<String>) {
     }
 }
 
-/// The Hyper-V dependencies QEMU enforces (and libvirt checks first): `synic` needs
-/// `vpindex`, `stimer` needs `synic` and `hypervclock`.
+/// What TCG cannot do (QEMU 7.2 refuses `hv-vpindex` without KVM and only warns
+/// about `kvm-hint-dedicated`), and the Hyper-V dependencies QEMU enforces: `synic`
+/// needs `vpindex`, `stimer` needs `synic` and `hypervclock`.
 pub(crate) fn check(dom: &Domain) -> Result<()> {
+    let tcg = dom.virt_type != VirtType::Kvm;
+    if tcg
+        && dom
+            .features
+            .kvm
+            .as_ref()
+            .is_some_and(|k| k.hint_dedicated == Some(true))
+    {
+        return Err(Error::unsupported(
+            "unsupported configuration: <kvm><hint-dedicated state='on'/> needs <domain type='kvm'>: TCG does not support the feature",
+        ));
+    }
     let Some(h) = &dom.features.hyperv else {
         return Ok(());
     };
+    let tcg_refused = ["vpindex", "synic", "stimer"];
+    if let Some(f) = h
+        .features
+        .iter()
+        .find(|f| f.state && tcg && tcg_refused.contains(&f.name.as_str()))
+    {
+        return Err(Error::unsupported(format!(
+            "unsupported configuration: Hyper-V enlightenment '{}' needs <domain type='kvm'>: QEMU sets the VP index through KVM ('kernel doesn't allow setting HyperV VP_INDEX' under TCG)",
+            f.name
+        )));
+    }
     if h.mode.as_deref() == Some("passthrough") {
         return Ok(());
     }
