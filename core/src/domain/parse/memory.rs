@@ -36,7 +36,7 @@ pub(super) fn parse_memory_element(c: &Node, path: &str) -> Result<u64> {
 }
 
 /// `<X unit=..>N</X>` → KiB, rounded up.
-fn parse_memory(c: &Node, path: &str) -> Result<u64> {
+pub(super) fn parse_memory(c: &Node, path: &str) -> Result<u64> {
     let unit = c.attr("unit").unwrap_or("KiB");
     let Some(scale) = unit_scale(unit) else {
         return Err(bad_value(

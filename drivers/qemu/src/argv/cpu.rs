@@ -1,11 +1,16 @@
-//! `<cpu>` → `-cpu MODEL[,FEATURE=on|off...]`.
+//! `<cpu>` → `-cpu MODEL[,FEATURE=on|off...]`, followed by what `<features>` and
+//! `<clock>` put on the CPU (`cpu/paravirt.rs`).
 //!
-//! No `<cpu>`: QEMU's default type for the binary (`qemu64`; `qemu32` for
-//! `qemu-system-i386`), as libvirt. `host-passthrough` and `maximum` are `host` on KVM;
-//! `host-passthrough` is refused under TCG and `maximum` is `max`. `host-model` is
+//! No `<cpu>` or no `<model>`: QEMU's default type for the binary (`qemu64`; `qemu32`
+//! for `qemu-system-i386`), as libvirt. `host-passthrough` is `host,migratable=on` on KVM and
+//! refused under TCG; `maximum` is `max`. `host-model` is
 //! approximated (`host` on KVM, `max` on TCG): expanding it to a named model needs the
 //! host CPU's probed features. Features: force/require/optional → `on`,
 //! disable/forbid → `off` (libvirt's mapping); `vmx` cannot be enabled under TCG.
+
+mod paravirt;
+
+pub(crate) use paravirt::check;
 
 use super::plan::Plan;
 use super::props::Args;
@@ -17,13 +22,23 @@ pub(crate) fn cpu(p: &Plan<'_>, a: &mut Args) -> Result<()> {
     let dom = p.dom;
     let model = cpu_model(dom)?;
     // libvirt's default CPU follows the binary: qemu32 for qemu-system-i386.
-    let model = if dom.cpu.is_none() && p.caps.target == "i386" {
+    let model = if model == "qemu64" && p.caps.target == "i386" && !names_model(dom) {
         "qemu32".to_string()
     } else {
         model
     };
-    a.opt("-cpu", with_features(dom, model)?);
+    let mut s = with_features(dom, model)?;
+    for prop in paravirt::props(dom) {
+        s.push(',');
+        s.push_str(&prop);
+    }
+    a.opt("-cpu", s);
     Ok(())
+}
+
+/// Whether `<cpu><model>` names the model (rather than QEMU's default being used).
+fn names_model(dom: &Domain) -> bool {
+    dom.cpu.as_ref().is_some_and(|c| c.model.is_some())
 }
 
 fn is_name(s: &str) -> bool {
@@ -39,7 +54,7 @@ fn cpu_model(dom: &Domain) -> Result<String> {
     };
     let kvm = dom.virt_type == VirtType::Kvm;
     match cpu.mode.as_deref().unwrap_or("custom") {
-        "host-passthrough" | "maximum" if kvm => Ok("host".into()),
+        "host-passthrough" if kvm => Ok("host,migratable=on".into()),
         "host-passthrough" => Err(Error::unsupported(
             "<cpu mode='host-passthrough'> needs <domain type='kvm'>; TCG cannot pass the host CPU through (use mode='maximum' or a named <model>)",
         )),

@@ -1,6 +1,6 @@
 //! Memory and vCPUs: `<memory>` → `-m MiB` (rounded up to a whole MiB, as libvirt on
 //! x86) and `-overcommit mem-lock=off`; `<vcpu current>` and `<cpu><topology>` →
-//! `-smp N[,maxcpus=M],sockets=S[,dies=D],cores=C,threads=T`.
+//! `-smp N[,maxcpus=M],sockets=S[,dies=D],cores=C,threads=T` (`dies` with a `<topology>`).
 
 use super::plan::Plan;
 use super::props::Args;
@@ -69,10 +69,8 @@ fn with_topology(dom: &Domain, t: &CpuTopology) -> Result<String> {
         Some(cur) if cur < max => format!("{cur},maxcpus={max}"),
         _ => max.to_string(),
     };
-    s.push_str(&format!(",sockets={sockets}"));
-    if t.dies.is_some() {
-        s.push_str(&format!(",dies={dies}"));
-    }
+    // libvirt 9.0 always writes dies with a <topology> (x86 QEMU has them).
+    s.push_str(&format!(",sockets={sockets},dies={dies}"));
     s.push_str(&format!(",cores={cores},threads={threads}"));
     Ok(s)
 }

@@ -2,8 +2,9 @@
 //!
 //! `<qemu:arg>`s go after the devices, before `-sandbox` and `-msg`, where libvirt puts
 //! them. The environment is libvirt's standard one (`LC_ALL=C`, a fixed `PATH`, `HOME`
-//! and the `XDG_*` directories in the VM's private directory) followed by the
-//! `<qemu:env>`s, whose names must be letters, digits and `_`.
+//! and the `XDG_*` directories in the VM's private directory), `TZ` for
+//! `<clock offset='timezone'>`, then the `<qemu:env>`s, whose names must be letters,
+//! digits and `_`.
 
 use super::plan::Plan;
 use super::props::Args;
@@ -30,6 +31,9 @@ pub(crate) fn env(p: &Plan<'_>) -> Result<Vec<(String, String)>> {
         ("XDG_CACHE_HOME".to_string(), format!("{dir}/.cache")),
         ("XDG_CONFIG_HOME".to_string(), format!("{dir}/.config")),
     ];
+    if let Some(tz) = p.dom.clock.as_ref().and_then(|c| c.timezone.as_ref()) {
+        env.push(("TZ".to_string(), tz.clone()));
+    }
     if let Some(cl) = &p.dom.qemu_commandline {
         for (k, v) in &cl.env {
             if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {

@@ -19,6 +19,8 @@ pub(crate) const CHECKS: &[Check] = &[
     identity::check,
     memory::check,
     machine::check,
+    cpu::check,
+    clock::check,
     os::check,
     controller::check_driver,
     hostdev::check,

@@ -8,12 +8,7 @@ use oxvirt_core::Result;
 /// `-rtc`.
 pub(crate) fn rtc(st: &mut State, _: &str, v: &str) -> Result<bool> {
     match get(&kv(v), "base") {
-        Some("localtime") => {
-            st.dom.clock = Some(Clock {
-                offset: ClockOffset::Localtime,
-                timers: Vec::new(),
-            })
-        }
+        Some("localtime") => st.dom.clock = Some(Clock::new(ClockOffset::Localtime)),
         Some("utc") | None => {}
         Some(_) => return Ok(false),
     }

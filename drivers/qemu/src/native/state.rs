@@ -25,10 +25,7 @@ impl State {
         dom.features.acpi = true;
         dom.vcpu.count = 1;
         dom.memory_kib = 128 * 1024;
-        dom.clock = Some(Clock {
-            offset: ClockOffset::Utc,
-            timers: Vec::new(),
-        });
+        dom.clock = Some(Clock::new(ClockOffset::Utc));
         dom.on_poweroff = Some(LifecycleAction::Destroy);
         dom.on_reboot = Some(LifecycleAction::Restart);
         dom.on_crash = Some(LifecycleAction::Destroy);

@@ -305,12 +305,12 @@ pub fn localtime(_dir: &str) -> Domain {
         placement: Some("static".into()),
     };
     d.clock = Some(Clock {
-        offset: ClockOffset::Localtime,
         timers: vec![Timer {
             name: "rtc".into(),
             tickpolicy: Some("catchup".into()),
-            present: None,
+            ..Timer::default()
         }],
+        ..Clock::new(ClockOffset::Localtime)
     });
     d
 }
