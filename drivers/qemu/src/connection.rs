@@ -4,8 +4,9 @@
 //! `domains.rs`.
 
 use crate::driver::QemuDriver;
-use crate::verbs::{host, info, lifecycle, monitor, native_formats};
+use crate::verbs::{confinement, host, info, lifecycle, monitor, native_formats};
 use oxvirt_core::driver::{Connection, DomainInfo, DomainKey, DomainSummary, ListFilter, XmlFlags};
+use oxvirt_core::security::report::ConfinementReport;
 use oxvirt_core::{Error, Result};
 use std::path::Path;
 
@@ -81,6 +82,9 @@ impl Connection for QemuDriver {
     }
     fn security_model(&self) -> Result<Option<(String, String)>> {
         info::security_model(self)
+    }
+    fn confinement_report(&self, key: &DomainKey) -> Result<ConfinementReport> {
+        confinement::confinement_report(self, key)
     }
 }
 
