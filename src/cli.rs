@@ -113,6 +113,17 @@ pub enum Verb {
         /// config data file to import from
         config: String,
     },
+    /// What confines a domain's QEMU: identity, capabilities, cgroup ACL, labels,
+    /// Landlock, seccomp and every host path with its access (oxvirt only)
+    Confinement {
+        domain: String,
+        /// the report as XML
+        #[arg(long, conflicts_with = "json")]
+        xml: bool,
+        /// the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// QEMU Monitor Command
     #[command(name = "qemu-monitor-command")]
     QemuMonitorCommand {
@@ -293,6 +304,7 @@ fn run_verb(conn: &dyn Connection, verb: &Verb) -> Result<String, Failure> {
             pretty,
             cmd,
         } => monitor_command(conn, domain, *hmp, *pretty, cmd),
+        Verb::Confinement { domain, xml, json } => confinement(conn, domain, *xml, *json),
     }
 }
 
@@ -437,6 +449,31 @@ fn monitor_command(
     let p = serde_json::to_string_pretty(&v).unwrap_or(reply);
     // As virsh 9: pretty output has no blank line after it, the others do.
     Ok(format!("{p}\n"))
+}
+
+/// `confinement DOMAIN [--xml|--json]`.
+fn confinement(
+    conn: &dyn Connection,
+    domain: &str,
+    xml: bool,
+    json: bool,
+) -> Result<String, Failure> {
+    let s = lookup(conn, domain)?;
+    let r = conn.confinement_report(&name_key(&s)).map_err(|e| {
+        failed(
+            format!("Failed to report the confinement of domain '{}'", s.name),
+            e,
+        )
+    })?;
+    Ok(if json {
+        let text = serde_json::to_string_pretty(&r)
+            .map_err(|e| Failure(vec![format!("cannot write the report as JSON: {e}")]))?;
+        format!("{text}\n\n")
+    } else if xml {
+        crate::confinement::xml_report(&r)
+    } else {
+        crate::confinement::table_report(&r)
+    })
 }
 
 /// Print the result or the errors; the process exit status.

@@ -3,4 +3,5 @@
 //! way virsh prints it.
 
 pub mod cli;
+pub mod confinement;
 pub mod output;

@@ -61,7 +61,7 @@ pub fn version(hypervisor_type: &str, v: u64) -> String {
     )
 }
 
-fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+pub(crate) fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
     let mut widths = header.map(|h| h.chars().count());
     for r in rows {
         for (i, c) in r.iter().enumerate() {

@@ -309,6 +309,15 @@ pub trait Connection: Send + Sync {
     fn security_model(&self) -> Result<Option<(String, String)>> {
         Ok(None)
     }
+    /// The confinement report of a domain, running (what its QEMU was started with and
+    /// what `/proc` shows) or not (what the next start would apply); `oxvirt
+    /// confinement`.
+    fn confinement_report(
+        &self,
+        _key: &DomainKey,
+    ) -> Result<crate::security::report::ConfinementReport> {
+        Err(not_supported("confinement"))
+    }
     /// The domain changes the driver saw since the last call, in order (lifecycle events
     /// of the daemon); `None` when the driver does not report changes (then the caller
     /// diffs `list`). The first call starts the recording.

@@ -9,6 +9,7 @@
 
 pub mod confinement;
 pub mod manager;
+pub mod report;
 
 pub use confinement::{
     Capabilities, CgroupPlacement, ChildConfinement, Confinement, FdAccess, FsAccess, Identity,

@@ -4,10 +4,11 @@
 //! `domains.rs`.
 
 use crate::driver::QemuDriver;
-use crate::verbs::{events, host, info, lifecycle, monitor, native_formats};
+use crate::verbs::{confinement, events, host, info, lifecycle, monitor, native_formats};
 use oxvirt_core::driver::{
     Connection, DomainChange, DomainInfo, DomainKey, DomainSummary, ListFilter, XmlFlags,
 };
+use oxvirt_core::security::report::ConfinementReport;
 use oxvirt_core::{Error, Result};
 use std::path::Path;
 
@@ -89,6 +90,9 @@ impl Connection for QemuDriver {
     }
     fn wait_changes(&self, timeout: std::time::Duration) {
         events::wait_changes(self, timeout)
+    }
+    fn confinement_report(&self, key: &DomainKey) -> Result<ConfinementReport> {
+        confinement::confinement_report(self, key)
     }
 }
 
