@@ -33,7 +33,7 @@ pub(crate) fn confinement_report(drv: &QemuDriver, key: &DomainKey) -> Result<Co
     let e = drv.entry(key)?;
     let parts = match &e.status {
         Some(st) => running(drv, &e.name, st)?,
-        None => planned(drv, &e.definition.ok_or_else(|| no_domain(key))?)?,
+        None => planned(drv, e.definition.as_ref().ok_or_else(|| no_domain(key))?)?,
     };
     let process = parts.pid.and_then(|pid| {
         let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
